@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import { compact, deleteRange, put } from '../../src/main/kv/kv'
+import { createStore } from '../../src/main/kv/store'
+import { txn } from '../../src/main/kv/txn'
+import type { Event } from '../../src/main/kv/types'
+import { eventsSince, subscribe } from '../../src/main/kv/watch'
+import { b, ok, text } from './support'
+
+function describeEvent(e: Event): string {
+  const prev =
+    e.prevKv === undefined ? '' : ` (was ${text(e.prevKv.value)}@${e.prevKv.modRevision})`
+  return `${e.kv.modRevision} ${e.type} ${text(e.kv.key)}=${text(e.kv.value)}${prev}`
+}
+
+function history() {
+  const store = createStore()
+  put(store, { key: b('foo'), value: b('1') }) // 2
+  put(store, { key: b('bar'), value: b('1') }) // 3
+  put(store, { key: b('foo'), value: b('2') }) // 4
+  deleteRange(store, { key: b('foo') }) // 5
+  put(store, { key: b('fox'), value: b('1') }) // 6
+  put(store, { key: b('foo'), value: b('3') }) // 7
+  return store
+}
+
+describe('watch history', () => {
+  it('replays the events of one key from a past revision, with prevKv', () => {
+    const result = eventsSince(history(), b('foo'), undefined, 3)
+    expect(result.compacted).toBe(false)
+    if (result.compacted) return
+    expect(result.events.map(describeEvent)).toEqual([
+      '4 PUT foo=2 (was 1@2)',
+      '5 DELETE foo= (was 2@4)',
+      '7 PUT foo=3',
+    ])
+    expect(result.revision).toBe(7)
+  })
+
+  it('replays a prefix and the whole keyspace, in revision order', () => {
+    const store = history()
+    const prefix = eventsSince(store, b('fo'), b('fp'), 1)
+    expect(!prefix.compacted && prefix.events.map((e) => e.kv.modRevision)).toEqual([2, 4, 5, 6, 7])
+    const all = eventsSince(store, Uint8Array.of(0), Uint8Array.of(0), 6)
+    expect(!all.compacted && all.events.map(describeEvent)).toEqual(['6 PUT fox=1', '7 PUT foo=3'])
+    const none = eventsSince(store, b('foo'), undefined, 8)
+    expect(!none.compacted && none.events).toEqual([])
+  })
+
+  it('refuses a start at or below the compact revision and reports that revision', () => {
+    const store = history()
+    ok(compact(store, { revision: 5 }))
+    expect(eventsSince(store, b('foo'), undefined, 5)).toEqual({
+      compacted: true,
+      compactRevision: 5,
+    })
+    expect(eventsSince(store, b('foo'), undefined, 2)).toEqual({
+      compacted: true,
+      compactRevision: 5,
+    })
+    const after = eventsSince(store, b('fo'), b('fp'), 6)
+    expect(!after.compacted && after.events.map(describeEvent)).toEqual([
+      '6 PUT fox=1',
+      '7 PUT foo=3',
+    ])
+  })
+
+  it('tells subscribers about each applied write once, with all of its events', () => {
+    const store = createStore()
+    const heard: string[] = []
+    const unsubscribe = subscribe(store, (revision, events) => {
+      heard.push(`${revision}: ${events.map(describeEvent).join(', ')}`)
+    })
+    put(store, { key: b('a'), value: b('1') })
+    deleteRange(store, { key: b('missing') }) // changes nothing: no notification
+    ok(
+      txn(store, {
+        compare: [],
+        success: [
+          { type: 'put', key: b('b'), value: b('1') },
+          { type: 'deleteRange', key: b('a') },
+        ],
+        failure: [],
+      }),
+    )
+    unsubscribe()
+    put(store, { key: b('c'), value: b('1') })
+    expect(heard).toEqual(['2: 2 PUT a=1', '3: 3 PUT b=1, 3 DELETE a= (was 1@2)'])
+  })
+})
