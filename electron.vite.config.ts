@@ -15,12 +15,11 @@ export default defineConfig({
     build: {
       rolldownOptions: {
         // One entry per program that runs in the main-side Node code; each becomes
-        // out/main/<key>.js. Later issues add, when their files exist:
-        //   node:   resolve(root, 'src/main/node/main.ts')    one Raft node as an OS process
-        //   cli:    resolve(root, 'src/main/cli/main.ts')     the `raftlab` command
-        //   server: resolve(root, 'src/main/server/main.ts')  browser mode
+        // out/main/<key>.js. Later issues add the browser-mode server here.
         input: {
           index: resolve(root, 'src/main/index.ts'),
+          node: resolve(root, 'src/main/node/main.ts'),
+          cli: resolve(root, 'src/main/cli/main.ts'),
         },
       },
     },

@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/build.ts'],
     // Tests that start real node processes are killed cleanly only in a forked worker.
     pool: 'forks',
     testTimeout: 30_000,

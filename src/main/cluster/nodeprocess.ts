@@ -1,0 +1,180 @@
+// One node as a child process of the manager: forked with an IPC channel (the control
+// channel), its stdout and stderr kept in a file of the workspace, its state tracked from the
+// reports it sends, its exit turned into an event with the last lines it wrote.
+
+import { fork, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ControlRequest, NodeReport, RequestEnvelope } from '../node/control'
+import type { NodeEvent, NodeState } from '../node/raftnode'
+
+export interface NodeLaunch {
+  readonly id: number
+  /** The node's JSON configuration, written to node.json in its data directory. */
+  readonly config: Record<string, unknown>
+  readonly dataDir: string
+  /** Path of out/main/node.js. */
+  readonly entry: string
+}
+
+export interface NodeExit {
+  readonly id: number
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly lastLines: readonly string[]
+}
+
+export class NodeProcess {
+  state: NodeState | undefined
+  private child: ChildProcess | undefined
+  private seq = 0
+  private readonly replies = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >()
+  onState: (s: NodeState) => void = () => {}
+  onEvent: (e: NodeEvent) => void = () => {}
+  onExit: (e: NodeExit) => void = () => {}
+  private exited: Promise<NodeExit> | undefined
+
+  constructor(readonly launch: NodeLaunch) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  get running(): boolean {
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    )
+  }
+
+  get outputFile(): string {
+    return join(this.launch.dataDir, 'process.log')
+  }
+
+  /** Starts the process and resolves once it reports that it serves (or rejects if it exits first). */
+  async start(): Promise<void> {
+    if (this.running) return
+    await mkdir(this.launch.dataDir, { recursive: true })
+    const configPath = join(this.launch.dataDir, 'node.json')
+    await writeFile(configPath, JSON.stringify(this.launch.config, null, 2) + '\n')
+    const out = openSync(this.outputFile, 'a')
+    const child = fork(this.launch.entry, ['--config', configPath], {
+      stdio: ['ignore', out, out, 'ipc'],
+      serialization: 'advanced',
+    })
+    closeSync(out)
+    this.child = child
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (msg: NodeReport) => {
+        if (msg.type === 'ready') {
+          this.state = msg.state
+          resolve()
+        }
+        this.report(msg)
+      })
+      this.exited = new Promise((done) => {
+        child.once('exit', (code, signal) => {
+          const e: NodeExit = { id: this.launch.id, code, signal, lastLines: this.tail(20) }
+          for (const r of this.replies.values())
+            r.reject(new Error(`node ${this.launch.id} exited`))
+          this.replies.clear()
+          reject(
+            new Error(
+              `node ${this.launch.id} exited before it was ready (code ${code}, signal ${signal}):\n` +
+                e.lastLines.join('\n'),
+            ),
+          )
+          this.onExit(e)
+          done(e)
+        })
+      })
+    })
+    await ready
+  }
+
+  private report(msg: NodeReport): void {
+    switch (msg.type) {
+      case 'ready':
+      case 'state':
+        this.state = msg.state
+        this.onState(msg.state)
+        break
+      case 'event':
+        this.onEvent(msg.event)
+        break
+      case 'reply': {
+        const r = this.replies.get(msg.id)
+        if (!r) break
+        this.replies.delete(msg.id)
+        if (msg.error !== undefined) r.reject(new Error(`node ${this.launch.id}: ${msg.error}`))
+        else r.resolve(msg.result)
+        break
+      }
+    }
+  }
+
+  request(request: ControlRequest, timeoutMs = 5000): Promise<unknown> {
+    const child = this.child
+    if (!child || !this.running || !child.connected) {
+      return Promise.reject(new Error(`node ${this.launch.id} is not running`))
+    }
+    const id = ++this.seq
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.replies.delete(id)
+        reject(
+          new Error(
+            `node ${this.launch.id} did not answer ${request.method} within ${timeoutMs} ms`,
+          ),
+        )
+      }, timeoutMs)
+      this.replies.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+      const env: RequestEnvelope = { type: 'request', id, request }
+      child.send(env)
+    })
+  }
+
+  /** Graceful stop: asks the node, then SIGTERM, then SIGKILL if it will not go. */
+  async stop(timeoutMs = 5000): Promise<NodeExit | undefined> {
+    if (!this.running || !this.exited) return undefined
+    const exited = this.exited
+    this.request({ method: 'stop' }).catch(() => this.signal('SIGTERM'))
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs)
+    const e = await exited
+    clearTimeout(timer)
+    return e
+  }
+
+  /** SIGKILL: the crash of the playground. */
+  async kill(): Promise<NodeExit | undefined> {
+    if (!this.running || !this.exited) return undefined
+    const exited = this.exited
+    this.signal('SIGKILL')
+    return exited
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child?.kill(sig)
+  }
+
+  /** The last lines the process wrote (its stderr says why it died). */
+  tail(n: number): string[] {
+    try {
+      return readFileSync(this.outputFile, 'utf8').trimEnd().split('\n').slice(-n)
+    } catch {
+      return []
+    }
+  }
+}

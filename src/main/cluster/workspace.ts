@@ -1,0 +1,159 @@
+// The workspace on disk: cluster.json (what the cluster is), one data directory per node, and a
+// lock so that two managers never drive the same nodes. Reopening a workspace brings back the
+// same cluster: same ids, same ports, same data.
+
+import { createServer } from 'node:net'
+import { mkdir, readFile, rename, writeFile, open, unlink } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { Timing } from '../node/config'
+import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
+
+export interface NodeSpec {
+  readonly id: number
+  readonly name: string
+  readonly peer: string
+  readonly client: string
+  /** A node added after the cluster was founded starts empty and waits to be added. */
+  readonly join: boolean
+}
+
+export interface ClusterFile {
+  readonly version: 1
+  readonly name: string
+  readonly nodes: readonly NodeSpec[]
+  readonly timing: Timing
+  readonly snapshotCount: number
+}
+
+export const DEFAULT_WORKSPACE = join(homedir(), '.raftlab')
+
+export function clusterFilePath(workspace: string): string {
+  return join(workspace, 'cluster.json')
+}
+
+export function dataDirOf(workspace: string, id: number): string {
+  return join(workspace, 'nodes', `node-${id}`)
+}
+
+export async function readClusterFile(workspace: string): Promise<ClusterFile | undefined> {
+  const path = clusterFilePath(workspace)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`)
+  }
+  let parsed: ClusterFile
+  try {
+    parsed = JSON.parse(text) as ClusterFile
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}); fix or remove it`)
+  }
+  if (parsed.version !== 1 || !Array.isArray(parsed.nodes)) {
+    throw new Error(`${path} is not a RaftLab cluster file (version ${String(parsed.version)})`)
+  }
+  return parsed
+}
+
+/** Written to a temporary name and renamed, so a crash never leaves half a cluster.json. */
+export async function writeClusterFile(workspace: string, c: ClusterFile): Promise<void> {
+  await mkdir(workspace, { recursive: true })
+  const path = clusterFilePath(workspace)
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, JSON.stringify(c, null, 2) + '\n')
+  await rename(tmp, path)
+}
+
+/** Ports the operating system considers free right now. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer()
+          s.once('error', reject)
+          s.listen(0, '127.0.0.1', () => resolve(s))
+        }),
+    ),
+  )
+  const ports = servers.map((s) => {
+    const a = s.address()
+    return typeof a === 'object' && a ? a.port : 0
+  })
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+export interface NewClusterOptions {
+  readonly nodes: number
+  readonly basePort?: number
+  readonly name?: string
+  readonly timing?: Partial<Timing>
+  readonly snapshotCount?: number
+}
+
+export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFile> {
+  if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 7) {
+    throw new Error(`a cluster has 1 to 7 nodes, not ${opts.nodes}`)
+  }
+  const ports =
+    opts.basePort !== undefined
+      ? Array.from({ length: opts.nodes * 2 }, (_, i) => (opts.basePort ?? 0) + i)
+      : await freePorts(opts.nodes * 2)
+  const nodes: NodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
+    id: i + 1,
+    name: `node-${i + 1}`,
+    client: `127.0.0.1:${ports[2 * i]}`,
+    peer: `127.0.0.1:${ports[2 * i + 1]}`,
+    join: false,
+  }))
+  return {
+    version: 1,
+    name: opts.name ?? 'raftlab',
+    nodes,
+    timing: { ...DEFAULT_TIMING, ...opts.timing },
+    snapshotCount: opts.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT,
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes the workspace lock: a file holding the owner's pid, created exclusively. A lock whose
+ * owner is no longer running is stale and taken over, so a crashed manager never locks a
+ * workspace for good.
+ */
+export async function lockWorkspace(workspace: string): Promise<() => Promise<void>> {
+  await mkdir(workspace, { recursive: true })
+  const path = join(workspace, 'manager.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(path, 'wx')
+      await fh.writeFile(String(process.pid))
+      await fh.close()
+      return async () => {
+        await unlink(path).catch(() => {})
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+      if (owner > 0 && owner !== process.pid && alive(owner)) {
+        throw new Error(
+          `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
+        )
+      }
+      await unlink(path).catch(() => {})
+    }
+  }
+  throw new Error(`cannot lock workspace ${workspace}`)
+}

@@ -1,0 +1,30 @@
+// etcd's server-side errors that come from the cluster rather than from the key-value store,
+// with etcd's exact texts (clients match on them) and gRPC codes.
+
+import type { EtcdError, GrpcCode } from '../kv'
+
+function err(code: GrpcCode, message: string): EtcdError {
+  return Object.freeze({ code, message })
+}
+
+export const ErrNoLeader = err('Unavailable', 'etcdserver: no leader')
+export const ErrLeaderChanged = err('Unavailable', 'etcdserver: leader changed')
+export const ErrTimeout = err('Unavailable', 'etcdserver: request timed out')
+export const ErrStopped = err('Unavailable', 'etcdserver: server stopped')
+export const ErrUnhealthy = err('Unavailable', 'etcdserver: unhealthy cluster')
+export const ErrMemberNotFound = err('NotFound', 'etcdserver: member not found')
+export const ErrMemberNotLearner = err(
+  'FailedPrecondition',
+  'etcdserver: can only promote a learner member',
+)
+export const ErrLearnerNotReady = err(
+  'FailedPrecondition',
+  'etcdserver: can only promote a learner member which is in sync with leader',
+)
+export const ErrPeerURLExist = err('FailedPrecondition', 'etcdserver: Peer URLs already exists')
+export const ErrBadLeaderTransferee = err('FailedPrecondition', 'etcdserver: bad leader transferee')
+
+/** A refusal of the consensus core, passed on with its reason. */
+export function rejected(reason: string): EtcdError {
+  return err('FailedPrecondition', `etcdserver: ${reason}`)
+}

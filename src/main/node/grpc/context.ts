@@ -1,0 +1,90 @@
+// What every service of the API shares: the backend, the log, the clients to the leader, the
+// response header, and the two shapes a handler takes (a unary call, a leader-only call).
+
+import type * as grpc from '@grpc/grpc-js'
+import { encodeProposal, isEtcdError, type Command, type CommandResponse } from '../../kv'
+import type { EtcdBackend } from '../backend'
+import type { Logger } from '../logger'
+import type { LeaderClients } from './forward'
+import type { ServiceName } from './proto'
+import { etcdFailure, toStatus, unwrap } from './status'
+import { wireHeader, type WireHeader } from './wire'
+
+export interface ApiContext {
+  readonly backend: EtcdBackend
+  readonly log: Logger
+  readonly leader: LeaderClients
+  /** How often a watch that asked for progress_notify hears the current revision when idle. */
+  readonly progressNotifyIntervalMs: number
+  /**
+   * Registers a long-lived stream so that closing the server can end it. Returns the
+   * unregister function, to call when the stream ends by itself.
+   */
+  track(end: () => void): () => void
+}
+
+export type UnaryCall = grpc.ServerUnaryCall<object, object>
+
+/** The response header: this member, the current term, and the revision the operation saw. */
+export function header(ctx: ApiContext, revision?: number): WireHeader {
+  return wireHeader(ctx.backend.header(), revision)
+}
+
+/**
+ * A unary handler as grpc-js wants it, from an async function that returns the response or
+ * throws (see status.ts). Nothing a handler throws escapes to the process.
+ */
+export function unary<Req extends object>(
+  ctx: ApiContext,
+  method: string,
+  handler: (request: Req, call: UnaryCall) => Promise<object>,
+): grpc.handleUnaryCall<object, object> {
+  return (call, callback) => {
+    let pending: Promise<object>
+    try {
+      pending = handler(call.request as Req, call)
+    } catch (err) {
+      pending = Promise.reject(err)
+    }
+    pending.then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toStatus(err, method, ctx.log)),
+    )
+  }
+}
+
+/** Runs `here` on the leader; on a follower, sends the call to the leader instead. */
+export function onLeader(
+  ctx: ApiContext,
+  service: ServiceName,
+  method: string,
+  call: UnaryCall,
+  here: () => Promise<object>,
+): Promise<object> {
+  return ctx.backend.isLeader() ? here() : ctx.leader.unary(service, method, call)
+}
+
+/**
+ * A write: checked as etcd checks it before proposing (request checks, then the size of the
+ * encoded entry), then replicated on the leader, or forwarded to it.
+ */
+export async function write<C extends Command>(
+  ctx: ApiContext,
+  service: ServiceName,
+  method: string,
+  call: UnaryCall,
+  cmd: C,
+  toWire: (response: CommandResponse<C>) => object,
+): Promise<object> {
+  const proposal = encodeProposal(cmd)
+  if (isEtcdError(proposal)) throw etcdFailure(proposal)
+  return onLeader(ctx, service, method, call, async () => {
+    const response = unwrap(await ctx.backend.propose(cmd))
+    return toWire(response as CommandResponse<C>)
+  })
+}
+
+/** The header function for one response: the op's revision, or the store's current one. */
+export function headerOf(ctx: ApiContext): (revision: number) => WireHeader {
+  return (revision) => header(ctx, revision)
+}

@@ -1,0 +1,751 @@
+// One Raft node: the consensus core driven by a tick timer and by messages from the transport,
+// its Ready handled strictly in the order persist → send → apply → advance, the key-value state
+// machine it applies, and the etcd-facing operations of EtcdBackend.
+
+import { randomInt } from 'node:crypto'
+import { stat, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  applyCommand,
+  createStore,
+  decodeCommand,
+  decodeSnapshot,
+  demote,
+  encodeProposal,
+  encodeSnapshot,
+  ErrNotLeader,
+  expiredLeases,
+  isEtcdError,
+  keepAlive,
+  markApplied,
+  promote,
+  type Command,
+  type CommandResponse,
+  type EtcdError,
+  type LeaseKeepAliveResponse,
+  type Store,
+} from '../kv'
+import {
+  bootstrapEntries,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  NONE,
+  RawNode,
+  type Ready,
+  type Role,
+  seededRng,
+  type Snapshot,
+} from '../raft'
+import type { EtcdBackend, Header, Member, NodeStatus } from './backend'
+import { splitHostPort, type MemberAddress, type NodeConfig, type Timing } from './config'
+import {
+  ErrBadLeaderTransferee,
+  ErrLeaderChanged,
+  ErrLearnerNotReady,
+  ErrMemberNotFound,
+  ErrMemberNotLearner,
+  ErrNoLeader,
+  ErrPeerURLExist,
+  ErrStopped,
+  ErrTimeout,
+  rejected,
+} from './errors'
+import type { Logger } from './logger'
+import { NodeStorage } from './storage'
+import { PeerTransport, type FaultRules } from './transport/transport'
+
+const REQUEST_TIMEOUT_MS = 7000
+/** What etcd reports as its version; RaftLab implements the v3.4 API. */
+export const API_VERSION = '3.4.0'
+
+/** What a node tells the world each time it changes (the manager shows it). */
+export interface NodeState {
+  readonly id: number
+  readonly name: string
+  readonly role: Role
+  readonly term: number
+  readonly leader: number
+  readonly commit: number
+  readonly applied: number
+  readonly lastIndex: number
+  readonly snapshotIndex: number
+  readonly confState: ConfState
+  readonly revision: number
+}
+
+export type NodeEvent =
+  | {
+      readonly type: 'roleChanged'
+      readonly role: Role
+      readonly term: number
+      readonly leader: number
+    }
+  | { readonly type: 'membershipChanged'; readonly confState: ConfState; readonly index: number }
+  | { readonly type: 'snapshotTaken'; readonly index: number; readonly bytes: number }
+  | { readonly type: 'snapshotInstalled'; readonly index: number; readonly from: number }
+  | { readonly type: 'removed' }
+
+interface Waiter<T> {
+  readonly term: number
+  readonly resolve: (v: T | EtcdError) => void
+  readonly timer: NodeJS.Timeout
+}
+
+/** Membership and addresses travel with the key-value state inside a node snapshot. */
+const SNAPSHOT_MAGIC = 0x524c4e44 // "RLND"
+
+function encodeNodeSnapshot(members: readonly MemberAddress[], kv: Uint8Array): Uint8Array {
+  const meta = Buffer.from(JSON.stringify({ members }))
+  const out = Buffer.alloc(8 + meta.length + kv.length)
+  out.writeUInt32BE(SNAPSHOT_MAGIC, 0)
+  out.writeUInt32BE(meta.length, 4)
+  meta.copy(out, 8)
+  out.set(kv, 8 + meta.length)
+  return out
+}
+
+function decodeNodeSnapshot(
+  data: Uint8Array,
+): { members: MemberAddress[]; kv: Uint8Array } | undefined {
+  if (data.length === 0) return undefined
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (buf.length < 8 || buf.readUInt32BE(0) !== SNAPSHOT_MAGIC) {
+    throw new Error('snapshot is not a RaftLab node snapshot (bad magic)')
+  }
+  const len = buf.readUInt32BE(4)
+  if (8 + len > buf.length) throw new Error('snapshot is truncated (membership block)')
+  const meta = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as { members: MemberAddress[] }
+  return { members: meta.members, kv: buf.subarray(8 + len) }
+}
+
+function parseContext(change: ConfChange): Partial<MemberAddress> {
+  if (!change.context) return {}
+  try {
+    return JSON.parse(change.context) as Partial<MemberAddress>
+  } catch {
+    return {}
+  }
+}
+
+/** FNV-1a over the cluster name, as a uint64 decimal string: etcd's cluster_id. */
+function clusterIdOf(name: string): string {
+  let h = 0xcbf29ce484222325n
+  for (const b of Buffer.from(name)) {
+    h ^= BigInt(b)
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn
+  }
+  return h.toString()
+}
+
+export class RaftNode implements EtcdBackend {
+  store: Store
+  private readonly raw: RawNode
+  private readonly book = new Map<number, MemberAddress>()
+  private readonly proposals = new Map<number, Waiter<unknown>>()
+  private readQueue: ((e: EtcdError | undefined) => void)[] = []
+  private readFlushScheduled = false
+  private readSeq = 0
+  private readonly pendingReads = new Map<
+    string,
+    { waiters: ((e: EtcdError | undefined) => void)[]; timer: NodeJS.Timeout }
+  >()
+  private readsAwaitingApply: { index: number; waiters: ((e: EtcdError | undefined) => void)[] }[] =
+    []
+  private leaderWaiters: {
+    target: number
+    resolve: (e: EtcdError | undefined) => void
+    timer: NodeJS.Timeout
+  }[] = []
+  private revoking = new Set<number>()
+  private tickTimer: NodeJS.Timeout | undefined
+  private busy = false
+  private again = false
+  private stopped = false
+  private snapshotIndex: number
+  private snapshotting = false
+  private timing: Timing
+  private readonly clusterId: string
+  private lastState: NodeState | undefined
+  transport!: PeerTransport
+  onState: (s: NodeState) => void = () => {}
+  onEvent: (e: NodeEvent) => void = () => {}
+
+  private constructor(
+    readonly cfg: NodeConfig,
+    private readonly storage: NodeStorage,
+    private readonly log: Logger,
+  ) {
+    this.timing = {
+      tickMs: cfg.tickMs,
+      electionTicks: cfg.electionTicks,
+      heartbeatTicks: cfg.heartbeatTicks,
+    }
+    this.clusterId = clusterIdOf(cfg.clusterName)
+    for (const m of cfg.initialCluster) this.book.set(m.id, m)
+    const snap = storage.mem.snapshot()
+    this.snapshotIndex = snap.meta.index
+    const decoded = decodeNodeSnapshot(storage.snapshotData())
+    if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
+    this.store = decoded ? decodeSnapshot(decoded.kv) : createStore()
+    this.learnAddresses(storage.mem.allEntries())
+    this.raw = new RawNode({
+      id: cfg.id,
+      storage: storage.mem,
+      electionTick: cfg.electionTicks,
+      heartbeatTick: cfg.heartbeatTicks,
+      applied: snap.meta.index,
+      rng: seededRng(randomInt(2 ** 31)),
+    })
+  }
+
+  /** Opens the data directory, bootstraps a new cluster's log if needed, and starts serving peers. */
+  static async start(cfg: NodeConfig, log: Logger): Promise<RaftNode> {
+    const storage = await NodeStorage.open(cfg.dataDir, { create: true, log })
+    const fresh = storage.mem.lastIndex() === 0 && storage.initialState().hardState.term === 0
+    if (fresh && !cfg.join) {
+      const ids = cfg.initialCluster.map((m) => m.id)
+      const contexts = new Map(cfg.initialCluster.map((m) => [m.id, JSON.stringify(m)]))
+      const entries = bootstrapEntries(ids).map((e) =>
+        e.type === 'confChange'
+          ? { ...e, change: { ...e.change, context: contexts.get(e.change.nodeId) ?? '' } }
+          : e,
+      )
+      await storage.save({ entries, hardState: { term: 1, vote: 0, commit: entries.length } })
+      log('info', 'bootstrapped a new cluster', { members: ids })
+    }
+    const node = new RaftNode(cfg, storage, log)
+    const { host, port } = splitHostPort(cfg.peerAddr, 'peer address')
+    node.transport = await PeerTransport.listen({
+      clusterId: cfg.clusterName,
+      nodeId: cfg.id,
+      host,
+      port,
+      peers: node.peerAddresses(),
+      onMessage: (m) => node.receive(m),
+      onUnreachable: (peer) => node.raw.reportUnreachable(peer),
+      onSnapshotStatus: (peer, ok) => {
+        node.raw.reportSnapshot(peer, ok)
+        node.scheduleReady()
+      },
+      log: (level, msg, fields) => log(level, msg, fields),
+    })
+    node.startTicking()
+    node.log('info', 'node started', {
+      id: cfg.id,
+      peer: cfg.peerAddr,
+      client: cfg.clientAddr,
+      lastIndex: storage.mem.lastIndex(),
+      snapshotIndex: node.snapshotIndex,
+    })
+    node.scheduleReady()
+    return node
+  }
+
+  // ---- driving the core ----
+
+  private startTicking(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer)
+    this.tickTimer = setInterval(() => this.tick(), this.timing.tickMs)
+  }
+
+  private tick(): void {
+    if (this.stopped) return
+    this.raw.tick()
+    if (this.raw.raft.role === 'leader') this.revokeExpiredLeases()
+    this.scheduleReady()
+  }
+
+  private receive(m: Message): void {
+    if (this.stopped) return
+    this.raw.step(m)
+    this.scheduleReady()
+  }
+
+  /** Runs the Ready loop unless it is running; then it runs once more. */
+  scheduleReady(): void {
+    if (this.busy) {
+      this.again = true
+      return
+    }
+    this.busy = true
+    void this.readyLoop()
+  }
+
+  private async readyLoop(): Promise<void> {
+    try {
+      do {
+        this.again = false
+        while (!this.stopped && this.raw.hasReady()) await this.handleReady(this.raw.ready())
+        await this.maybeSnapshot()
+      } while (this.again && !this.stopped)
+    } catch (e) {
+      // A failed write leaves the node unable to keep its promises: stop rather than lie.
+      this.log('error', 'fatal error in the Ready loop; stopping', { error: (e as Error).message })
+      void this.stop(1)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    this.learnAddresses(rd.entries)
+    if (rd.snapshot) {
+      const decoded = decodeNodeSnapshot(rd.snapshot.data)
+      if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
+    }
+    // 1. Persist: one write and one fdatasync for the whole Ready (group commit).
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.storage.save({
+        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        entries: rd.entries,
+        ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
+        mustSync: rd.mustSync,
+      })
+    }
+    if (rd.confState) {
+      this.transport.setPeers(this.peerAddresses())
+      this.onEvent({
+        type: 'membershipChanged',
+        confState: rd.confState,
+        index: this.raw.raft.log.lastIndex(),
+      })
+    }
+    // 2. Send: only now are the votes and acknowledgements in these messages durable.
+    for (const m of rd.messages) this.transport.send(m)
+    // 3. Apply.
+    if (rd.snapshot) this.installSnapshot(rd.snapshot)
+    for (const e of rd.committedEntries) this.apply(e)
+    for (const rs of rd.readStates) this.readStateArrived(rs.context, rs.index)
+    this.releaseReads()
+    if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.lead)
+    // 4. Advance.
+    this.raw.advance(rd)
+    this.publishState()
+  }
+
+  private installSnapshot(s: Snapshot): void {
+    const decoded = decodeNodeSnapshot(s.data)
+    const fresh = decoded ? decodeSnapshot(decoded.kv) : createStore()
+    // Keep the store object and its watchers; replace everything else.
+    const listeners = this.store.listeners
+    Object.assign(this.store, fresh, { listeners })
+    this.store.appliedIndex = s.meta.index
+    if (this.raw.raft.role === 'leader') promote(this.store, Date.now())
+    this.snapshotIndex = s.meta.index
+    this.log('info', 'installed snapshot from leader', { index: s.meta.index, term: s.meta.term })
+    this.onEvent({ type: 'snapshotInstalled', index: s.meta.index, from: this.raw.raft.lead })
+  }
+
+  private apply(e: Entry): void {
+    const result = e.type === 'normal' ? this.applyCommand(e) : undefined
+    if (e.type === 'confChange') {
+      markApplied(this.store, e.index)
+      this.confChangeApplied(e)
+    }
+    const w = this.proposals.get(e.index)
+    if (w) {
+      this.proposals.delete(e.index)
+      clearTimeout(w.timer)
+      // Another leader's entry took the slot: the proposal was lost, and the client retries.
+      w.resolve(w.term === e.term ? result : ErrLeaderChanged)
+    }
+  }
+
+  private applyCommand(e: Entry & { type: 'normal' }): unknown {
+    if (e.data.length === 0) {
+      markApplied(this.store, e.index) // a new leader's no-op
+      return undefined
+    }
+    let cmd: Command
+    try {
+      cmd = decodeCommand(e.data)
+    } catch (err) {
+      // Every node fails the same way on the same bytes, so their states stay identical.
+      this.log('error', 'undecodable command in the log', {
+        index: e.index,
+        error: (err as Error).message,
+      })
+      markApplied(this.store, e.index)
+      return undefined
+    }
+    if (cmd.type === 'leaseRevoke') this.revoking.delete(cmd.id)
+    return applyCommand(this.store, cmd, e.index, Date.now())
+  }
+
+  private confChangeApplied(e: Entry & { type: 'confChange' }): void {
+    this.log('info', 'membership change committed', { index: e.index, change: e.change })
+    if (e.change.type === 'removeNode' && e.change.nodeId === this.cfg.id) {
+      this.log('warn', 'this node was removed from the cluster; shutting down', { index: e.index })
+      this.onEvent({ type: 'removed' })
+      // Leave time for the acknowledgement and the leader's TimeoutNow to go out.
+      setTimeout(() => void this.stop(0), 500).unref()
+    }
+  }
+
+  private roleChanged(role: Role, lead: number): void {
+    this.log('info', 'role changed', { role, term: this.raw.raft.term, leader: lead })
+    this.onEvent({ type: 'roleChanged', role, term: this.raw.raft.term, leader: lead })
+    if (role === 'leader') promote(this.store, Date.now())
+    else demote(this.store)
+    // Reads in flight asked a leader that is gone: let the clients retry now.
+    for (const [ctx, p] of this.pendingReads) {
+      clearTimeout(p.timer)
+      for (const w of p.waiters) w(ErrLeaderChanged)
+      this.pendingReads.delete(ctx)
+    }
+    for (const w of this.leaderWaiters.filter((x) => x.target === lead)) {
+      clearTimeout(w.timer)
+      w.resolve(undefined)
+    }
+    this.leaderWaiters = this.leaderWaiters.filter((x) => x.target !== lead)
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.store.appliedIndex
+    if (this.snapshotting || applied - this.snapshotIndex < this.cfg.snapshotCount) return
+    this.snapshotting = true
+    try {
+      const members = [...this.book.values()]
+      const data = encodeNodeSnapshot(members, encodeSnapshot(this.store))
+      await this.storage.createSnapshot(applied, this.raw.raft.confStateAt(applied), data)
+      this.snapshotIndex = applied
+      this.log('info', 'snapshot taken; log truncated below it', {
+        index: applied,
+        bytes: data.length,
+      })
+      this.onEvent({ type: 'snapshotTaken', index: applied, bytes: data.length })
+    } finally {
+      this.snapshotting = false
+    }
+  }
+
+  // ---- membership addresses ----
+
+  private learnAddresses(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.type !== 'confChange' || e.change.type === 'removeNode') continue
+      const ctx = parseContext(e.change)
+      const id = e.change.nodeId
+      const known = this.book.get(id)
+      this.book.set(id, {
+        id,
+        name: ctx.name || known?.name || `node-${id}`,
+        peer: ctx.peer || known?.peer || '',
+        client: ctx.client || known?.client || '',
+      })
+    }
+  }
+
+  private peerAddresses(): Map<number, string> {
+    const cs = this.raw.raft.confState()
+    const peers = new Map<number, string>()
+    for (const id of [...cs.voters, ...cs.learners]) {
+      const addr = this.book.get(id)?.peer
+      if (id !== this.cfg.id && addr) peers.set(id, addr)
+    }
+    return peers
+  }
+
+  // ---- state for the manager ----
+
+  state(): NodeState {
+    const st = this.raw.status()
+    return {
+      id: this.cfg.id,
+      name: this.cfg.name,
+      role: st.role,
+      term: st.term,
+      leader: st.lead,
+      commit: st.commit,
+      applied: this.store.appliedIndex,
+      lastIndex: st.lastIndex,
+      snapshotIndex: this.snapshotIndex,
+      confState: st.confState,
+      revision: this.store.revision,
+    }
+  }
+
+  private publishState(): void {
+    const s = this.state()
+    const l = this.lastState
+    if (
+      l &&
+      l.role === s.role &&
+      l.term === s.term &&
+      l.leader === s.leader &&
+      l.commit === s.commit &&
+      l.applied === s.applied &&
+      l.lastIndex === s.lastIndex &&
+      l.snapshotIndex === s.snapshotIndex &&
+      l.confState === s.confState
+    ) {
+      return
+    }
+    this.lastState = s
+    this.onState(s)
+  }
+
+  setFaults(rules: FaultRules): void {
+    this.transport.setFaults(rules)
+    this.log('info', 'fault rules changed', { rules })
+  }
+
+  setTiming(t: Timing): void {
+    this.timing = t
+    this.startTicking()
+    this.log('info', 'timing changed', { ...t })
+  }
+
+  async readLog(lo: number, hi: number): Promise<Entry[]> {
+    return this.storage.readEntries(lo, hi)
+  }
+
+  // ---- EtcdBackend ----
+
+  header(): Header {
+    return {
+      clusterId: this.clusterId,
+      memberId: String(this.cfg.id),
+      revision: this.store.revision,
+      raftTerm: this.raw.raft.term,
+    }
+  }
+
+  isLeader(): boolean {
+    return this.raw.raft.role === 'leader'
+  }
+
+  leaderClientAddress(): string | undefined {
+    const lead = this.raw.raft.lead
+    if (lead === NONE) return undefined
+    return this.book.get(lead)?.client || undefined
+  }
+
+  propose(cmd: Command): Promise<CommandResponse | EtcdError> {
+    if (this.stopped) return Promise.resolve(ErrStopped)
+    const data = encodeProposal(cmd)
+    if (isEtcdError(data)) return Promise.resolve(data)
+    return this.proposeData(data)
+  }
+
+  private proposeData<T>(data: Uint8Array): Promise<T | EtcdError> {
+    const r = this.raw.propose(data)
+    if (!r.ok) return Promise.resolve(this.raw.raft.lead === NONE ? ErrNoLeader : ErrNotLeader)
+    return this.waitApplied<T>(r.index, r.term)
+  }
+
+  private waitApplied<T>(index: number, term: number): Promise<T | EtcdError> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.proposals.delete(index)
+        resolve(ErrTimeout)
+      }, REQUEST_TIMEOUT_MS)
+      this.proposals.set(index, { term, resolve: resolve as (v: unknown) => void, timer })
+      this.scheduleReady()
+    })
+  }
+
+  readBarrier(): Promise<EtcdError | undefined> {
+    if (this.stopped) return Promise.resolve(ErrStopped)
+    return new Promise((resolve) => {
+      this.readQueue.push(resolve)
+      if (this.readFlushScheduled) return
+      this.readFlushScheduled = true
+      // Reads that arrive together share one ReadIndex round trip.
+      setImmediate(() => this.flushReads())
+    })
+  }
+
+  private flushReads(): void {
+    this.readFlushScheduled = false
+    const waiters = this.readQueue
+    this.readQueue = []
+    if (waiters.length === 0) return
+    const ctx = `${this.cfg.id}.${++this.readSeq}`
+    if (!this.raw.readIndex(ctx)) {
+      for (const w of waiters) w(ErrNoLeader)
+      return
+    }
+    const timer = setTimeout(() => {
+      this.pendingReads.delete(ctx)
+      for (const w of waiters) w(ErrTimeout)
+    }, REQUEST_TIMEOUT_MS)
+    this.pendingReads.set(ctx, { waiters, timer })
+    this.scheduleReady()
+  }
+
+  private readStateArrived(ctx: string, index: number): void {
+    const p = this.pendingReads.get(ctx)
+    if (!p) return
+    this.pendingReads.delete(ctx)
+    clearTimeout(p.timer)
+    this.readsAwaitingApply.push({ index, waiters: p.waiters })
+  }
+
+  private releaseReads(): void {
+    const applied = this.store.appliedIndex
+    const ready = this.readsAwaitingApply.filter((r) => r.index <= applied)
+    if (ready.length === 0) return
+    this.readsAwaitingApply = this.readsAwaitingApply.filter((r) => r.index > applied)
+    for (const r of ready) for (const w of r.waiters) w(undefined)
+  }
+
+  leaseKeepAlive(id: number): Promise<LeaseKeepAliveResponse | EtcdError> {
+    if (!this.isLeader()) return Promise.resolve(ErrNotLeader)
+    const r = keepAlive(this.store, id, Date.now())
+    if (isEtcdError(r)) return Promise.resolve(r)
+    return Promise.resolve({ header: r.header, id: r.id, ttl: r.ttl })
+  }
+
+  private revokeExpiredLeases(): void {
+    for (const id of expiredLeases(this.store, Date.now(), 16)) {
+      if (this.revoking.has(id)) continue
+      this.revoking.add(id)
+      void this.propose({ type: 'leaseRevoke', id }).then((r) => {
+        if (isEtcdError(r)) this.revoking.delete(id)
+      })
+    }
+  }
+
+  members(): Member[] {
+    const cs = this.raw.raft.confState()
+    return [...cs.voters, ...cs.learners].map((id) => {
+      const a = this.book.get(id)
+      return {
+        id,
+        name: a?.name ?? '',
+        peerURLs: a?.peer ? [`http://${a.peer}`] : [],
+        // Without a scheme, unlike etcd: etcdctl dials a member's client URL verbatim as the
+        // HTTP/2 authority (endpoint status --cluster), and Node's HTTP/2 server refuses an
+        // authority containing "http://" where Go's accepts it.
+        clientURLs: a?.client ? [a.client] : [],
+        isLearner: cs.learners.includes(id),
+      }
+    })
+  }
+
+  private async changeMembership(change: ConfChange): Promise<EtcdError | undefined> {
+    if (!this.isLeader()) return this.raw.raft.lead === NONE ? ErrNoLeader : ErrNotLeader
+    const r = this.raw.proposeConfChange(change)
+    if (!r.ok) return rejected(r.reason)
+    const applied = await this.waitApplied<unknown>(r.index, r.term)
+    return isEtcdError(applied) ? applied : undefined
+  }
+
+  async memberAdd(peerURLs: readonly string[], isLearner: boolean): Promise<Member | EtcdError> {
+    const peer = peerURLs[0]?.replace(/^https?:\/\//, '') ?? ''
+    if (!peer) return rejected('member add needs a peer URL')
+    if ([...this.book.values()].some((m) => m.peer === peer && this.isMember(m.id)))
+      return ErrPeerURLExist
+    const id = Math.max(0, ...this.book.keys()) + 1
+    const address: MemberAddress = { id, name: '', peer, client: '' }
+    const err = await this.changeMembership({
+      type: isLearner ? 'addLearner' : 'addVoter',
+      nodeId: id,
+      context: JSON.stringify(address),
+    })
+    if (err) return err
+    return { id, name: '', peerURLs: [`http://${peer}`], clientURLs: [], isLearner }
+  }
+
+  private isMember(id: number): boolean {
+    const cs = this.raw.raft.confState()
+    return cs.voters.includes(id) || cs.learners.includes(id)
+  }
+
+  memberRemove(id: number): Promise<EtcdError | undefined> {
+    if (!this.isMember(id)) return Promise.resolve(ErrMemberNotFound)
+    return this.changeMembership({ type: 'removeNode', nodeId: id })
+  }
+
+  memberPromote(id: number): Promise<EtcdError | undefined> {
+    if (!this.isMember(id)) return Promise.resolve(ErrMemberNotFound)
+    const cs = this.raw.raft.confState()
+    if (!cs.learners.includes(id)) return Promise.resolve(ErrMemberNotLearner)
+    // etcd promotes only a learner that has caught up (90% of the leader's log).
+    const pr = this.raw.status().progress.find((p) => p.id === id)
+    const last = this.raw.raft.log.lastIndex()
+    if (pr && pr.match < last * 0.9) return Promise.resolve(ErrLearnerNotReady)
+    return this.changeMembership({ type: 'addVoter', nodeId: id })
+  }
+
+  status(): NodeStatus {
+    const st = this.raw.status()
+    return {
+      version: API_VERSION,
+      dbSize: this.dbSize,
+      leader: st.lead,
+      raftIndex: st.commit,
+      raftTerm: st.term,
+      raftAppliedIndex: this.store.appliedIndex,
+      isLearner: st.confState.learners.includes(this.cfg.id),
+      errors: [],
+    }
+  }
+
+  private dbSize = 0
+
+  /** Refreshes the on-disk size reported by Status (cheap, but not per request). */
+  async measureDbSize(): Promise<number> {
+    let total = 0
+    for (const f of await readdir(this.cfg.dataDir)) {
+      total += (await stat(join(this.cfg.dataDir, f)).catch(() => ({ size: 0 }))).size
+    }
+    this.dbSize = total
+    return total
+  }
+
+  moveLeader(target: number): Promise<EtcdError | undefined> {
+    if (!this.isLeader()) return Promise.resolve(ErrNotLeader)
+    if (target === this.cfg.id) return Promise.resolve(undefined)
+    if (!this.raw.raft.confState().voters.includes(target))
+      return Promise.resolve(ErrBadLeaderTransferee)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.leaderWaiters = this.leaderWaiters.filter((w) => w.timer !== timer)
+        resolve(ErrTimeout)
+      }, REQUEST_TIMEOUT_MS)
+      this.leaderWaiters.push({ target, resolve, timer })
+      this.raw.transferLeadership(target)
+      this.scheduleReady()
+    })
+  }
+
+  transferLeadership(target: number): void {
+    this.raw.transferLeadership(target)
+    this.scheduleReady()
+  }
+
+  /** Stops ticking and answering, fails what is pending, and closes files and sockets. */
+  async stop(code = 0): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.tickTimer) clearInterval(this.tickTimer)
+    for (const w of this.proposals.values()) {
+      clearTimeout(w.timer)
+      w.resolve(ErrStopped)
+    }
+    this.proposals.clear()
+    for (const p of this.pendingReads.values()) {
+      clearTimeout(p.timer)
+      for (const w of p.waiters) w(ErrStopped)
+    }
+    this.pendingReads.clear()
+    for (const w of this.readQueue) w(ErrStopped)
+    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w(ErrStopped)
+    for (const w of this.leaderWaiters) {
+      clearTimeout(w.timer)
+      w.resolve(ErrStopped)
+    }
+    await this.transport.close()
+    // Let an in-flight Ready finish its write before closing the files under it.
+    while (this.busy) await new Promise((r) => setTimeout(r, 5))
+    await this.storage.close()
+    this.log('info', 'node stopped', { code })
+    this.onStopped(code)
+  }
+
+  onStopped: (code: number) => void = () => {}
+}

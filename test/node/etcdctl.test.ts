@@ -1,0 +1,186 @@
+// etcdctl 3.4 (Debian's etcd-client) against a live 3-node RaftLab cluster, side by side with a
+// real etcd: the same commands in the same order against both, and the same text back, once
+// member ids, lease ids and timings are masked.
+
+import { spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { etcdctl, startEtcd, type CtlResult, type RealEtcd } from '../support/etcd'
+
+let cluster: TestCluster
+let etcd: RealEtcd
+
+beforeAll(async () => {
+  ;[cluster, etcd] = await Promise.all([startCluster({ nodes: 3 }), startEtcd()])
+}, 60_000)
+
+afterAll(async () => {
+  await cluster?.close()
+  if (cluster) await removeWorkspace(cluster.workspace)
+  await etcd?.close()
+})
+
+const raftlab = (): string => cluster.endpoints().join(',')
+
+/** Ids, lease ids, endpoints and durations differ by nature; everything else must not. */
+function mask(text: string): string {
+  return text
+    .replace(/\b[0-9a-f]{16}\b/g, '<id>')
+    .replace(/lease [0-9a-f]+/g, 'lease <id>')
+    .replace(/127\.0\.0\.1:\d+/g, '<endpoint>')
+    .replace(/took = [\d.]+(ms|µs|s)/g, 'took = <t>')
+    .replace(/remaining\(\d+s\)/g, 'remaining(<n>s)')
+    .replace(/\{"level":.*\}\n?/g, '')
+}
+
+async function both(args: string[], input?: string): Promise<[CtlResult, CtlResult]> {
+  const a = await etcdctl(raftlab(), args, input)
+  const b = await etcdctl(etcd.endpoint, args, input)
+  return [a, b]
+}
+
+async function same(args: string[], input?: string): Promise<string> {
+  const [r, e] = await both(args, input)
+  expect({ stdout: mask(r.stdout), stderr: mask(r.stderr), code: r.code }).toEqual({
+    stdout: mask(e.stdout),
+    stderr: mask(e.stderr),
+    code: e.code,
+  })
+  return r.stdout
+}
+
+describe('etcdctl against RaftLab answers as it does against etcd', () => {
+  it('put, get, get --prefix, --keys-only and --rev', async () => {
+    expect(await same(['put', 'foo', 'bar'])).toBe('OK\n')
+    await same(['put', 'foo2', 'baz'])
+    expect(await same(['get', 'foo'])).toBe('foo\nbar\n')
+    await same(['get', '--prefix', 'foo'])
+    await same(['get', '--prefix', 'foo', '--keys-only'])
+    await same(['put', 'foo', 'bar2'])
+    expect(await same(['get', 'foo', '--rev=2'])).toBe('foo\nbar\n')
+    await same(['get', 'foo', '--rev=999'])
+    await same(['get', '', '--prefix', '--limit=1'])
+  })
+
+  it('del and del --prefix print the number deleted', async () => {
+    await same(['put', 'd/1', 'x'])
+    await same(['put', 'd/2', 'y'])
+    expect(await same(['del', 'd/1'])).toBe('1\n')
+    await same(['put', 'd/3', 'z'])
+    expect(await same(['del', '--prefix', 'd/'])).toBe('2\n')
+    expect(await same(['del', 'nothing-here'])).toBe('0\n')
+  })
+
+  it('txn with compares and both branches', async () => {
+    await same(['put', 'tx', '1'])
+    const succeed = 'value("tx") = "1"\n\nput tx 2\nget tx\n\nput tx failed\n\n'
+    expect(await same(['txn'], succeed)).toMatch(/^SUCCESS\n/)
+    const fail = 'value("tx") = "1"\n\nput tx 3\n\nget tx\n\n'
+    expect(await same(['txn'], fail)).toMatch(/^FAILURE\n/)
+  })
+
+  it('lease grant, put --lease, timetolive, revoke', async () => {
+    const [r, e] = await both(['lease', 'grant', '100'])
+    expect(mask(r.stdout)).toBe(mask(e.stdout))
+    const idOf = (out: string): string => /lease ([0-9a-f]+) granted/.exec(out)?.[1] ?? ''
+    const rid = idOf(r.stdout)
+    const eid = idOf(e.stdout)
+    expect(rid).not.toBe('')
+    const pair = async (args: (id: string) => string[]): Promise<void> => {
+      const a = await etcdctl(raftlab(), args(rid))
+      const b = await etcdctl(etcd.endpoint, args(eid))
+      expect(mask(a.stdout + a.stderr)).toBe(mask(b.stdout + b.stderr))
+    }
+    await pair((id) => ['put', 'leased', 'v', `--lease=${id}`])
+    await pair((id) => ['lease', 'timetolive', id])
+    await pair((id) => ['lease', 'timetolive', id, '--keys'])
+    await pair((id) => ['lease', 'revoke', id])
+    await same(['get', 'leased'])
+    await pair((id) => ['lease', 'timetolive', id])
+  })
+
+  it('compaction, and reading below it is refused with etcd’s error', async () => {
+    const [r, e] = await both(['put', 'c', 'x', '-w', 'json'])
+    const revOf = (out: string): number =>
+      (JSON.parse(out) as { header: { revision: number } }).header.revision
+    expect(revOf(r.stdout)).toBe(revOf(e.stdout))
+    expect(await same(['compaction', String(revOf(r.stdout))])).toMatch(
+      /^compacted revision \d+\n$/,
+    )
+    const [rr] = await both(['get', 'foo', '--rev=2'])
+    expect(rr.stderr).toContain('etcdserver: mvcc: required revision has been compacted')
+    await same(['get', 'foo', '--rev=2'])
+  })
+
+  it('endpoint health reports every member healthy, in etcd’s words', async () => {
+    const r = await etcdctl(raftlab(), ['endpoint', 'health'])
+    const e = await etcdctl(etcd.endpoint, ['endpoint', 'health'])
+    // etcdctl 3.4 prints health results on stderr.
+    const lines = mask(r.stdout + r.stderr)
+      .trim()
+      .split('\n')
+    expect(lines).toHaveLength(3)
+    expect(r.code).toBe(0)
+    for (const line of lines) expect(line).toBe(mask(e.stdout + e.stderr).trim())
+  })
+
+  it('member list and endpoint status --cluster -w table show the three members and one leader', async () => {
+    const members = await etcdctl(raftlab(), ['member', 'list'])
+    const rows = members.stdout.trim().split('\n')
+    expect(rows).toHaveLength(3)
+    for (const row of rows)
+      expect(row).toMatch(
+        /^[0-9a-f]+, started, node-\d, http:\/\/127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, false$/,
+      )
+    const status = await etcdctl(raftlab(), ['endpoint', 'status', '--cluster', '-w', 'table'])
+    expect(status.code).toBe(0)
+    const table = status.stdout.split('\n').filter((l) => /^\| \S+:\d+ /.test(l))
+    expect(table).toHaveLength(3)
+    const isLeader = table.map((l) => (l.split('|')[5] ?? '').trim())
+    expect(isLeader.filter((v) => v === 'true')).toHaveLength(1)
+    const header = status.stdout.split('\n')[1] ?? ''
+    const etcdStatus = await etcdctl(etcd.endpoint, [
+      'endpoint',
+      'status',
+      '--cluster',
+      '-w',
+      'table',
+    ])
+    const columns = (line: string): string[] => line.split('|').map((c) => c.trim())
+    expect(columns(header)).toEqual(columns(etcdStatus.stdout.split('\n')[1] ?? ''))
+  })
+
+  it('move-leader hands leadership to the named member', async () => {
+    const leader = await cluster.leader()
+    const target = cluster.manager.nodes().find((n) => n.id !== leader)
+    if (!target) throw new Error('no follower')
+    const leaderNode = cluster.manager.nodes().find((n) => n.id === leader)
+    const r = await etcdctl(leaderNode?.client ?? '', ['move-leader', target.id.toString(16)])
+    expect(r.stdout).toMatch(/^Leadership transferred from [0-9a-f]+ to [0-9a-f]+\n$/)
+    await expect.poll(() => cluster.manager.leader(), { timeout: 5000 }).toBe(target.id)
+  })
+
+  it('watch on one node sees a put made through another', async () => {
+    const [a, b] = cluster.manager.nodes()
+    if (!a || !b) throw new Error('need two nodes')
+    const child = spawn('etcdctl', ['--endpoints', a.client, 'watch', 'w/key'], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    })
+    try {
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      // The watch is registered once etcdctl has connected; retry the put until it is seen.
+      await expect
+        .poll(
+          async () => {
+            await etcdctl(b.client, ['put', 'w/key', 'seen'])
+            return out
+          },
+          { timeout: 10_000, interval: 300 },
+        )
+        .toContain('PUT\nw/key\nseen\n')
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+})
