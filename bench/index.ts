@@ -30,7 +30,8 @@ interface Target {
   endpoints(): string[]
   /** pids of the member processes */
   pids(): number[]
-  killLeader(): Promise<void>
+  /** Kills the leader with SIGKILL; returns the endpoints of the survivors. */
+  killLeader(): Promise<string[]>
   restartAll(): Promise<number>
   close(): Promise<void>
 }
@@ -94,22 +95,29 @@ async function measure(t: Target): Promise<Record<string, number>> {
   for (const clients of [16, 64, 256]) {
     const pool = Array.from({ length: Math.min(clients, 16) }, () => clientOf(t))
     let ops = 0
+    let errors = 0
     const until = performance.now() + N.throughputSeconds * 1000
     await Promise.all(
       Array.from({ length: clients }, async (_, w) => {
         const cl = pool[w % pool.length] as Etcd3
         let i = 0
         while (performance.now() < until) {
-          await cl
-            .put(`tp/${w}/${i++ % 100}`)
-            .value('v'.repeat(100))
-            .exec()
-          ops++
+          try {
+            await cl
+              .put(`tp/${w}/${i++ % 100}`)
+              .value('v'.repeat(100))
+              .exec()
+            ops++
+          } catch {
+            // A client retries what failed (a leader change, a timeout); count it.
+            errors++
+          }
         }
       }),
     )
     for (const p of pool) p.close()
     log(`throughput${clients}`, ops / N.throughputSeconds)
+    log(`errors${clients}`, errors)
   }
 
   const gets: number[] = []
@@ -143,9 +151,9 @@ async function measure(t: Target): Promise<Record<string, number>> {
   const idle = await Promise.all(t.pids().map(rssMb))
   log('rssIdleMaxMb', Math.max(...idle))
 
-  const survivor = clientOf(t)
   const t0 = performance.now()
-  await t.killLeader()
+  const survivors = await t.killLeader()
+  const survivor = new Etcd3({ hosts: survivors.map((e) => `http://${e}`), dialTimeout: 3000 })
   await retry(() => survivor.put('failover').value('x').exec(), 30_000)
   log('failoverMs', performance.now() - t0)
   survivor.close()
@@ -188,6 +196,10 @@ async function raftlabTarget(): Promise<Target> {
       await manager.killNode(l)
       // Bring it back for the rest of the run once the failover is measured.
       setTimeout(() => void manager.startNode(l), 3000)
+      return manager
+        .nodes()
+        .filter((n) => n.id !== l)
+        .map((n) => n.client)
     },
     restartAll: async () => {
       await new Promise((r) => setTimeout(r, 3500))
@@ -280,6 +292,7 @@ async function etcdTarget(bin: string): Promise<Target> {
       p?.kill('SIGKILL')
       const m = members.find((x) => x.name === name)
       setTimeout(() => m && startMember(m, 'existing'), 3000)
+      return members.filter((x) => x.name !== name).map((x) => x.client)
     },
     restartAll: async () => {
       await new Promise((r) => setTimeout(r, 3500))

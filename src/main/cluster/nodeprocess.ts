@@ -64,6 +64,8 @@ export class NodeProcess {
     const child = fork(this.launch.entry, ['--config', configPath], {
       stdio: ['ignore', out, out, 'ipc'],
       serialization: 'advanced',
+      // Not the manager's own flags (a tsx loader, an inspector): a node runs as users run it.
+      execArgv: [],
     })
     closeSync(out)
     this.child = child

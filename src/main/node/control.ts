@@ -10,6 +10,7 @@ import type { FaultRules } from './transport/transport'
 
 export type ControlRequest =
   | { readonly method: 'state' }
+  | { readonly method: 'memory' }
   | { readonly method: 'readLog'; readonly lo: number; readonly hi: number }
   | { readonly method: 'setFaults'; readonly rules: FaultRules }
   | { readonly method: 'setTiming'; readonly timing: Timing }
@@ -63,6 +64,8 @@ async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
   switch (r.method) {
     case 'state':
       return node.state()
+    case 'memory':
+      return process.memoryUsage()
     case 'readLog':
       return (await node.readLog(r.lo, r.hi)).map(entryToJson)
     case 'setFaults':

@@ -4,12 +4,16 @@
 
 import { join } from 'node:path'
 import { attachControl, type NodeReport } from './control'
-import { parseArgs, splitHostPort } from './config'
+import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { createLogger } from './logger'
 import { RaftNode } from './raftnode'
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
   let cfg
   try {
     cfg = parseArgs(process.argv.slice(2))

@@ -30,6 +30,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type HardState,
   type Message,
   NONE,
   RawNode,
@@ -57,6 +58,13 @@ import { NodeStorage } from './storage'
 import { PeerTransport, type FaultRules } from './transport/transport'
 
 const REQUEST_TIMEOUT_MS = 7000
+const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set([
+  'appendEntries',
+  'heartbeat',
+  'installSnapshot',
+  'timeoutNow',
+  'readIndexResponse',
+])
 /** What etcd reports as its version; RaftLab implements the v3.4 API. */
 export const API_VERSION = '3.4.0'
 
@@ -166,6 +174,10 @@ export class RaftNode implements EtcdBackend {
   private snapshotIndex: number
   private snapshotting = false
   private timing: Timing
+  /** The hard state last written, and the newest one the core handed out. */
+  private savedHard: HardState
+  private latestHard: HardState
+  private commitTimer: NodeJS.Timeout | undefined
   private readonly clusterId: string
   private lastState: NodeState | undefined
   transport!: PeerTransport
@@ -186,6 +198,8 @@ export class RaftNode implements EtcdBackend {
     for (const m of cfg.initialCluster) this.book.set(m.id, m)
     const snap = storage.mem.snapshot()
     this.snapshotIndex = snap.meta.index
+    this.savedHard = storage.initialState().hardState
+    this.latestHard = this.savedHard
     const decoded = decodeNodeSnapshot(storage.snapshotData())
     if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
     this.store = decoded ? decodeSnapshot(decoded.kv) : createStore()
@@ -281,9 +295,7 @@ export class RaftNode implements EtcdBackend {
         await this.maybeSnapshot()
       } while (this.again && !this.stopped)
     } catch (e) {
-      // A failed write leaves the node unable to keep its promises: stop rather than lie.
-      this.log('error', 'fatal error in the Ready loop; stopping', { error: (e as Error).message })
-      void this.stop(1)
+      this.fatal(e)
     } finally {
       this.busy = false
     }
@@ -295,15 +307,36 @@ export class RaftNode implements EtcdBackend {
       const decoded = decodeNodeSnapshot(rd.snapshot.data)
       if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
     }
-    // 1. Persist: one write and one fdatasync for the whole Ready (group commit).
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+    // A leader's AppendEntries, heartbeats and snapshots promise nothing about its own disk, so
+    // they leave before its write and the followers write in parallel with it (§10.2.1 of
+    // Ongaro's dissertation). Entries they carry count towards a commit only once acknowledged,
+    // by which time this Ready's write has finished: the loop takes no Ready before that.
+    const early = rd.messages.length > 0 && rd.messages.every((m) => LEADER_MESSAGES.has(m.type))
+    if (early) for (const m of rd.messages) this.transport.send(m)
+    // With more than one voter, what this Ready commits is durable on a majority already: the
+    // leader counts entries it appended in this Ready only once followers acknowledge them,
+    // and they can only do that after this Ready's messages. So apply (and answer clients)
+    // while the new entries are being written. A lone voter commits its own unwritten entries,
+    // and a snapshot must be on disk before the state it carries is served: those wait.
+    const applyFirst = !rd.snapshot && this.raw.raft.confState().voters.length > 1
+    if (applyFirst) this.applyReady(rd)
+    // 1. Persist: one write and one fdatasync for the whole Ready (group commit). The term and
+    // the vote must be on disk before any message leaves; the commit index need not (a node
+    // that loses it learns it again from the leader), so it is written lazily, off this path.
+    const hs = rd.hardState
+    const termOrVote =
+      hs !== undefined && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote)
+    if (hs) this.latestHard = hs
+    if (termOrVote || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save({
-        ...(rd.hardState ? { hardState: rd.hardState } : {}),
+        ...(termOrVote && hs ? { hardState: hs } : {}),
         entries: rd.entries,
         ...(rd.snapshot ? { snapshot: rd.snapshot } : {}),
-        mustSync: rd.mustSync,
+        mustSync: true,
       })
+      if (termOrVote && hs) this.savedHard = hs
     }
+    if (hs && !termOrVote) this.scheduleCommitWrite()
     if (rd.confState) {
       this.transport.setPeers(this.peerAddresses())
       this.onEvent({
@@ -313,16 +346,42 @@ export class RaftNode implements EtcdBackend {
       })
     }
     // 2. Send: only now are the votes and acknowledgements in these messages durable.
-    for (const m of rd.messages) this.transport.send(m)
+    if (!early) for (const m of rd.messages) this.transport.send(m)
     // 3. Apply.
-    if (rd.snapshot) this.installSnapshot(rd.snapshot)
-    for (const e of rd.committedEntries) this.apply(e)
-    for (const rs of rd.readStates) this.readStateArrived(rs.context, rs.index)
-    this.releaseReads()
+    if (!applyFirst) this.applyReady(rd)
     if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.lead)
     // 4. Advance.
     this.raw.advance(rd)
     this.publishState()
+  }
+
+  private applyReady(rd: Ready): void {
+    if (rd.snapshot) this.installSnapshot(rd.snapshot)
+    for (const e of rd.committedEntries) this.apply(e)
+    for (const rs of rd.readStates) this.readStateArrived(rs.context, rs.index)
+    this.releaseReads()
+  }
+
+  /** Writes the latest commit index within a second, without syncing: see handleReady. */
+  private scheduleCommitWrite(): void {
+    if (this.commitTimer) return
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined
+      void this.writeCommit().catch((e: unknown) => this.fatal(e))
+    }, 1000)
+  }
+
+  private async writeCommit(): Promise<void> {
+    const hs = this.latestHard
+    if (hs.commit === this.savedHard.commit && hs.term === this.savedHard.term) return
+    await this.storage.save({ hardState: hs, entries: [], mustSync: false })
+    this.savedHard = hs
+  }
+
+  /** A failed write leaves the node unable to keep its promises: stop rather than lie. */
+  private fatal(e: unknown): void {
+    this.log('error', 'fatal error in the Ready loop; stopping', { error: (e as Error).message })
+    void this.stop(1)
   }
 
   private installSnapshot(s: Snapshot): void {
@@ -407,6 +466,8 @@ export class RaftNode implements EtcdBackend {
     if (this.snapshotting || applied - this.snapshotIndex < this.cfg.snapshotCount) return
     this.snapshotting = true
     try {
+      // The snapshot must not pass the commit index on disk.
+      await this.writeCommit()
       const members = [...this.book.values()]
       const data = encodeNodeSnapshot(members, encodeSnapshot(this.store))
       await this.storage.createSnapshot(applied, this.raw.raft.confStateAt(applied), data)
@@ -723,6 +784,7 @@ export class RaftNode implements EtcdBackend {
     if (this.stopped) return
     this.stopped = true
     if (this.tickTimer) clearInterval(this.tickTimer)
+    if (this.commitTimer) clearTimeout(this.commitTimer)
     for (const w of this.proposals.values()) {
       clearTimeout(w.timer)
       w.resolve(ErrStopped)
@@ -742,6 +804,7 @@ export class RaftNode implements EtcdBackend {
     await this.transport.close()
     // Let an in-flight Ready finish its write before closing the files under it.
     while (this.busy) await new Promise((r) => setTimeout(r, 5))
+    await this.writeCommit().catch(() => {})
     await this.storage.close()
     this.log('info', 'node stopped', { code })
     this.onStopped(code)

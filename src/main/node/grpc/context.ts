@@ -1,13 +1,13 @@
 // What every service of the API shares: the backend, the log, the clients to the leader, the
 // response header, and the two shapes a handler takes (a unary call, a leader-only call).
 
-import type * as grpc from '@grpc/grpc-js'
+import * as grpc from '@grpc/grpc-js'
 import { encodeProposal, isEtcdError, type Command, type CommandResponse } from '../../kv'
 import type { EtcdBackend } from '../backend'
 import type { Logger } from '../logger'
-import type { LeaderClients } from './forward'
+import { wasForwarded, type LeaderClients } from './forward'
 import type { ServiceName } from './proto'
-import { etcdFailure, toStatus, unwrap } from './status'
+import { etcdFailure, GrpcFailure, toStatus, unwrap } from './status'
 import { wireHeader, type WireHeader } from './wire'
 
 export interface ApiContext {
@@ -53,15 +53,53 @@ export function unary<Req extends object>(
   }
 }
 
+/**
+ * How long a follower holds a leader-only request while the cluster has no leader it can
+ * reach (an election in progress, a leader just killed). etcd's followers hold proposals the
+ * same way, so a client sees a slower answer across a failover rather than an error.
+ */
+export const LEADER_WAIT_MS = 3000
+
 /** Runs `here` on the leader; on a follower, sends the call to the leader instead. */
-export function onLeader(
+export async function onLeader(
   ctx: ApiContext,
   service: ServiceName,
   method: string,
   call: UnaryCall,
   here: () => Promise<object>,
 ): Promise<object> {
-  return ctx.backend.isLeader() ? here() : ctx.leader.unary(service, method, call)
+  const deadline = Date.now() + LEADER_WAIT_MS
+  for (;;) {
+    if (ctx.backend.isLeader()) return here()
+    // A forwarded call goes no further (the loop guard in forward.ts answers it).
+    if (wasForwarded(call)) return ctx.leader.unary(service, method, call)
+    const leader = ctx.backend.leaderClientAddress()
+    if (leader === undefined) {
+      if (Date.now() > deadline) return ctx.leader.unary(service, method, call) // no leader
+      await sleep(10)
+      continue
+    }
+    try {
+      return await ctx.leader.unary(service, method, call)
+    } catch (e) {
+      // Only a request that never reached the leader may be sent again: one that did may
+      // have been applied, and a second copy would apply twice.
+      if (!neverDelivered(e) || Date.now() > deadline) throw e
+      while (ctx.backend.leaderClientAddress() === leader && Date.now() < deadline) await sleep(10)
+    }
+  }
+}
+
+function neverDelivered(e: unknown): boolean {
+  return (
+    e instanceof GrpcFailure &&
+    e.code === grpc.status.UNAVAILABLE &&
+    /No connection established|ECONNREFUSED/.test(e.details)
+  )
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
 }
 
 /**
