@@ -12,6 +12,7 @@ import {
   removeWorkspace,
   startCluster,
   tempWorkspace,
+  TEST_TIMING,
   type TestCluster,
 } from '../support/cluster'
 
@@ -108,7 +109,7 @@ describe('a cluster of real node processes', () => {
   it('keeps every acknowledged write across a restart of the whole cluster', async () => {
     const workspace = await tempWorkspace()
     workspaces.push(workspace)
-    cluster = await openCluster(workspace, { nodes: 3, snapshotCount: 40 })
+    cluster = await openCluster(workspace, { nodes: 3, snapshotCount: 40, timing: TEST_TIMING })
     await putMany(cluster, 'r', 0, 100)
     await cluster.close()
     cluster = await openCluster(workspace, { nodes: 3 })

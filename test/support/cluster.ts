@@ -28,9 +28,15 @@ export async function tempWorkspace(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'raftlab-test-'))
 }
 
+/**
+ * Tests run several clusters side by side on two cores: a 40 ms tick (elections after
+ * 400-800 ms) keeps a busy moment from being taken for a dead leader.
+ */
+export const TEST_TIMING = { tickMs: 40 }
+
 export async function startCluster(opts: Partial<NewClusterOptions> = {}): Promise<TestCluster> {
   const workspace = await tempWorkspace()
-  return openCluster(workspace, { nodes: 3, ...opts })
+  return openCluster(workspace, { nodes: 3, timing: TEST_TIMING, ...opts })
 }
 
 export async function openCluster(

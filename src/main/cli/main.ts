@@ -56,6 +56,7 @@ function intFlag(flags: Map<string, string | true>, name: string): number | unde
 async function up(flags: Map<string, string | true>): Promise<number> {
   const json = flags.has('json')
   const workspaceFlag = flags.get('workspace')
+  if (workspaceFlag === true) throw new Error('--workspace needs a directory')
   const workspace = resolve(typeof workspaceFlag === 'string' ? workspaceFlag : DEFAULT_WORKSPACE)
   const nodes = intFlag(flags, 'nodes') ?? 3
   const basePort = intFlag(flags, 'base-port')
@@ -68,7 +69,7 @@ async function up(flags: Map<string, string | true>): Promise<number> {
     if (stopping) return
     stopping = true
     if (!json) process.stderr.write(`\n${why}: stopping every node...\n`)
-    void manager.close().then(() => process.exit(0))
+    void manager.close().finally(() => process.exit(0))
   }
   process.on('SIGINT', () => stop('interrupted'))
   process.on('SIGTERM', () => stop('terminated'))
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   const { command, flags } = parse(process.argv.slice(2))
   if (!command || flags.has('help') || command === 'help') {
     process.stdout.write(HELP)
-    process.exit(command ? 0 : 2)
+    process.exit(command || flags.has('help') ? 0 : 2)
   }
   switch (command) {
     case 'up':

@@ -9,6 +9,9 @@ import { join } from 'node:path'
 import type { ControlRequest, NodeReport, RequestEnvelope } from '../node/control'
 import type { NodeEvent, NodeState } from '../node/raftnode'
 
+/** How long a node may take to open its data and bind its ports. */
+const START_TIMEOUT_MS = 30_000
+
 export interface NodeLaunch {
   readonly id: number
   /** The node's JSON configuration, written to node.json in its data directory. */
@@ -54,9 +57,22 @@ export class NodeProcess {
     return join(this.launch.dataDir, 'process.log')
   }
 
-  /** Starts the process and resolves once it reports that it serves (or rejects if it exits first). */
-  async start(): Promise<void> {
-    if (this.running) return
+  private starting: Promise<void> | undefined
+
+  /**
+   * Starts the process and resolves once it reports that it serves; rejects if it exits or
+   * stays silent first. Concurrent calls share one start: two processes on one data
+   * directory would corrupt it.
+   */
+  start(): Promise<void> {
+    if (this.running && !this.starting) return Promise.resolve()
+    this.starting ??= this.spawn().finally(() => {
+      this.starting = undefined
+    })
+    return this.starting
+  }
+
+  private async spawn(): Promise<void> {
     await mkdir(this.launch.dataDir, { recursive: true })
     const configPath = join(this.launch.dataDir, 'node.json')
     await writeFile(configPath, JSON.stringify(this.launch.config, null, 2) + '\n')
@@ -69,6 +85,11 @@ export class NodeProcess {
     })
     closeSync(out)
     this.child = child
+    // A failed fork or a send to a process that just died must not take the manager down.
+    child.on('error', (e) => {
+      for (const r of this.replies.values()) r.reject(e)
+      this.replies.clear()
+    })
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (msg: NodeReport) => {
         if (msg.type === 'ready') {
@@ -94,7 +115,20 @@ export class NodeProcess {
         })
       })
     })
-    await ready
+    let timer: NodeJS.Timeout | undefined
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(
+          new Error(`node ${this.launch.id} did not report ready within ${START_TIMEOUT_MS} ms`),
+        )
+      }, START_TIMEOUT_MS)
+    })
+    try {
+      await Promise.race([ready, silent])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private report(msg: NodeReport): void {
@@ -144,7 +178,12 @@ export class NodeProcess {
         },
       })
       const env: RequestEnvelope = { type: 'request', id, request }
-      child.send(env)
+      child.send(env, (e) => {
+        if (!e) return
+        this.replies.delete(id)
+        clearTimeout(timer)
+        reject(new Error(`node ${this.launch.id}: ${e.message}`))
+      })
     })
   }
 
@@ -152,7 +191,7 @@ export class NodeProcess {
   async stop(timeoutMs = 5000): Promise<NodeExit | undefined> {
     if (!this.running || !this.exited) return undefined
     const exited = this.exited
-    this.request({ method: 'stop' }).catch(() => this.signal('SIGTERM'))
+    this.request({ method: 'stop' }, 1000).catch(() => this.signal('SIGTERM'))
     const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs)
     const e = await exited
     clearTimeout(timer)

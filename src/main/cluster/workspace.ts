@@ -3,7 +3,7 @@
 // same cluster: same ids, same ports, same data.
 
 import { createServer } from 'node:net'
-import { mkdir, readFile, rename, writeFile, open, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { Timing } from '../node/config'
@@ -62,7 +62,13 @@ export async function writeClusterFile(workspace: string, c: ClusterFile): Promi
   await mkdir(workspace, { recursive: true })
   const path = clusterFilePath(workspace)
   const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, JSON.stringify(c, null, 2) + '\n')
+  const fh = await open(tmp, 'w')
+  try {
+    await fh.writeFile(JSON.stringify(c, null, 2) + '\n')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
   await rename(tmp, path)
 }
 
@@ -136,24 +142,30 @@ function alive(pid: number): boolean {
 export async function lockWorkspace(workspace: string): Promise<() => Promise<void>> {
   await mkdir(workspace, { recursive: true })
   const path = join(workspace, 'manager.lock')
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(path, 'wx')
-      await fh.writeFile(String(process.pid))
-      await fh.close()
-      return async () => {
+  // The pid is written to a file of our own and linked into place, so the lock never exists
+  // empty: another manager reading it always finds an owner to check.
+  const mine = `${path}.${process.pid}`
+  await writeFile(mine, String(process.pid))
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(mine, path)
+        return async () => {
+          await unlink(path).catch(() => {})
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+        const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+        if (owner > 0 && owner !== process.pid && alive(owner)) {
+          throw new Error(
+            `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
+          )
+        }
         await unlink(path).catch(() => {})
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new Error(
-          `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
-        )
-      }
-      await unlink(path).catch(() => {})
     }
+    throw new Error(`cannot lock workspace ${workspace}`)
+  } finally {
+    await unlink(mine).catch(() => {})
   }
-  throw new Error(`cannot lock workspace ${workspace}`)
 }

@@ -33,32 +33,48 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
-  const node = await RaftNode.start(cfg, log).catch((e: unknown) => fail('cannot start', e))
-  const client = splitHostPort(cfg.clientAddr, 'client address')
-  const server = await startEtcdServer(node, { host: client.host, port: client.port, log }).catch(
-    (e: unknown) => fail('cannot serve the etcd API', e),
-  )
-  const sizeTimer = setInterval(() => void node.measureDbSize(), 5000)
-  void node.measureDbSize()
-
-  node.onStopped = (code) => {
-    clearInterval(sizeTimer)
-    void server.close().finally(() => process.exit(code))
-  }
+  // Registered before anything slow: a manager that dies while this node starts must not leave
+  // it running.
+  const running: { node?: RaftNode; server?: { close(): Promise<void> } } = {}
+  let stopping = false
   const shutdown = (why: string): void => {
+    if (stopping) return
+    stopping = true
     log('info', `shutting down: ${why}`)
-    void node.stop(0)
+    // A node that cannot stop cleanly within 5 s stops anyway.
+    setTimeout(() => process.exit(1), 5000).unref()
+    if (running.node) void running.node.stop(0)
+    else process.exit(0)
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
-
   if (process.send) {
+    process.on('disconnect', () => shutdown('the manager closed the control channel'))
+    if (!process.connected) shutdown('the manager closed the control channel')
+  }
+
+  const node = await RaftNode.start(cfg, log).catch((e: unknown) => fail('cannot start', e))
+  running.node = node
+  const sizeTimer = setInterval(() => void node.measureDbSize().catch(() => {}), 5000)
+  node.onStopped = (code) => {
+    clearInterval(sizeTimer)
+    void (running.server?.close() ?? Promise.resolve()).finally(() => process.exit(code))
+  }
+  if (stopping) {
+    void node.stop(0)
+    return
+  }
+  const client = splitHostPort(cfg.clientAddr, 'client address')
+  running.server = await startEtcdServer(node, { host: client.host, port: client.port, log }).catch(
+    (e: unknown) => fail('cannot serve the etcd API', e),
+  )
+  void node.measureDbSize().catch(() => {})
+
+  if (process.send && process.connected) {
     const send = (r: NodeReport): void => {
       if (process.connected) process.send?.(r)
     }
     process.on('message', attachControl(node, send))
-    // The manager is gone (exited or crashed): a node must not outlive it.
-    process.on('disconnect', () => shutdown('the manager closed the control channel'))
   }
 }
 

@@ -159,8 +159,11 @@ export class RaftNode implements EtcdBackend {
     string,
     { waiters: ((e: EtcdError | undefined) => void)[]; timer: NodeJS.Timeout }
   >()
-  private readsAwaitingApply: { index: number; waiters: ((e: EtcdError | undefined) => void)[] }[] =
-    []
+  private readsAwaitingApply: {
+    index: number
+    waiters: ((e: EtcdError | undefined) => void)[]
+    deadline: number
+  }[] = []
   private leaderWaiters: {
     target: number
     resolve: (e: EtcdError | undefined) => void
@@ -268,6 +271,7 @@ export class RaftNode implements EtcdBackend {
     if (this.stopped) return
     this.raw.tick()
     if (this.raw.raft.role === 'leader') this.revokeExpiredLeases()
+    this.releaseReads()
     this.scheduleReady()
   }
 
@@ -307,25 +311,31 @@ export class RaftNode implements EtcdBackend {
       const decoded = decodeNodeSnapshot(rd.snapshot.data)
       if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
     }
-    // A leader's AppendEntries, heartbeats and snapshots promise nothing about its own disk, so
-    // they leave before its write and the followers write in parallel with it (§10.2.1 of
-    // Ongaro's dissertation). Entries they carry count towards a commit only once acknowledged,
-    // by which time this Ready's write has finished: the loop takes no Ready before that.
-    const early = rd.messages.length > 0 && rd.messages.every((m) => LEADER_MESSAGES.has(m.type))
-    if (early) for (const m of rd.messages) this.transport.send(m)
-    // With more than one voter, what this Ready commits is durable on a majority already: the
-    // leader counts entries it appended in this Ready only once followers acknowledge them,
-    // and they can only do that after this Ready's messages. So apply (and answer clients)
-    // while the new entries are being written. A lone voter commits its own unwritten entries,
-    // and a snapshot must be on disk before the state it carries is served: those wait.
-    const applyFirst = !rd.snapshot && this.raw.raft.confState().voters.length > 1
-    if (applyFirst) this.applyReady(rd)
-    // 1. Persist: one write and one fdatasync for the whole Ready (group commit). The term and
-    // the vote must be on disk before any message leaves; the commit index need not (a node
-    // that loses it learns it again from the leader), so it is written lazily, off this path.
+    // New members get addresses before the first message to them leaves.
+    if (rd.confState) this.transport.setPeers(this.peerAddresses())
     const hs = rd.hardState
     const termOrVote =
       hs !== undefined && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote)
+    // A leader's AppendEntries, heartbeats and snapshots promise nothing about its own disk, so
+    // they leave before its write and the followers write in parallel with it (§10.2.1 of
+    // Ongaro's dissertation). Entries they carry count towards a commit only once acknowledged,
+    // by which time this Ready's write has finished: the loop takes no Ready before that. A new
+    // term or vote is written first all the same.
+    const early =
+      !termOrVote && rd.messages.length > 0 && rd.messages.every((m) => LEADER_MESSAGES.has(m.type))
+    if (early) for (const m of rd.messages) this.transport.send(m)
+    // Committed entries that earlier Readies wrote are durable here and, being committed, on a
+    // majority: apply them (and answer clients) while this Ready's entries are written. Those
+    // among this Ready's entries (a lone voter commits what it appends) wait for the write.
+    const firstNew = rd.entries[0]?.index ?? Infinity
+    let split = rd.snapshot ? 0 : rd.committedEntries.findIndex((e) => e.index >= firstNew)
+    if (split < 0) split = rd.committedEntries.length
+    const applyNow = rd.committedEntries.slice(0, split)
+    const applyLater = rd.committedEntries.slice(split)
+    for (const e of applyNow) this.apply(e)
+    // 1. Persist: one write and one fdatasync for the whole Ready (group commit). The term and
+    // the vote must be on disk before any message leaves; the commit index need not (a node
+    // that loses it learns it again from the leader), so it is written lazily, off this path.
     if (hs) this.latestHard = hs
     if (termOrVote || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save({
@@ -338,28 +348,24 @@ export class RaftNode implements EtcdBackend {
     }
     if (hs && !termOrVote) this.scheduleCommitWrite()
     if (rd.confState) {
-      this.transport.setPeers(this.peerAddresses())
+      const index = [...rd.entries].reverse().find((e) => e.type === 'confChange')?.index
       this.onEvent({
         type: 'membershipChanged',
         confState: rd.confState,
-        index: this.raw.raft.log.lastIndex(),
+        index: index ?? this.raw.raft.log.lastIndex(),
       })
     }
     // 2. Send: only now are the votes and acknowledgements in these messages durable.
     if (!early) for (const m of rd.messages) this.transport.send(m)
     // 3. Apply.
-    if (!applyFirst) this.applyReady(rd)
+    if (rd.snapshot) this.installSnapshot(rd.snapshot)
+    for (const e of applyLater) this.apply(e)
+    for (const rs of rd.readStates) this.readStateArrived(rs.context, rs.index)
+    this.releaseReads()
     if (rd.softState) this.roleChanged(rd.softState.role, rd.softState.lead)
     // 4. Advance.
     this.raw.advance(rd)
     this.publishState()
-  }
-
-  private applyReady(rd: Ready): void {
-    if (rd.snapshot) this.installSnapshot(rd.snapshot)
-    for (const e of rd.committedEntries) this.apply(e)
-    for (const rs of rd.readStates) this.readStateArrived(rs.context, rs.index)
-    this.releaseReads()
   }
 
   /** Writes the latest commit index within a second, without syncing: see handleReady. */
@@ -554,6 +560,7 @@ export class RaftNode implements EtcdBackend {
   }
 
   setTiming(t: Timing): void {
+    if (this.stopped) return
     this.timing = t
     this.startTicking()
     this.log('info', 'timing changed', { ...t })
@@ -593,14 +600,28 @@ export class RaftNode implements EtcdBackend {
 
   private proposeData<T>(data: Uint8Array): Promise<T | EtcdError> {
     const r = this.raw.propose(data)
-    if (!r.ok) return Promise.resolve(this.raw.raft.lead === NONE ? ErrNoLeader : ErrNotLeader)
+    if (!r.ok) {
+      // On a leader this is a transfer in progress: a retry reaches the next leader.
+      const err = this.isLeader()
+        ? ErrLeaderChanged
+        : this.raw.raft.lead === NONE
+          ? ErrNoLeader
+          : ErrNotLeader
+      return Promise.resolve(err)
+    }
     return this.waitApplied<T>(r.index, r.term)
   }
 
   private waitApplied<T>(index: number, term: number): Promise<T | EtcdError> {
     return new Promise((resolve) => {
+      // A waiter already at this index proposed an entry that another leader's entry replaced.
+      const previous = this.proposals.get(index)
+      if (previous) {
+        clearTimeout(previous.timer)
+        previous.resolve(ErrLeaderChanged)
+      }
       const timer = setTimeout(() => {
-        this.proposals.delete(index)
+        if (this.proposals.get(index)?.timer === timer) this.proposals.delete(index)
         resolve(ErrTimeout)
       }, REQUEST_TIMEOUT_MS)
       this.proposals.set(index, { term, resolve: resolve as (v: unknown) => void, timer })
@@ -621,6 +642,7 @@ export class RaftNode implements EtcdBackend {
 
   private flushReads(): void {
     this.readFlushScheduled = false
+    if (this.stopped) return
     const waiters = this.readQueue
     this.readQueue = []
     if (waiters.length === 0) return
@@ -642,15 +664,25 @@ export class RaftNode implements EtcdBackend {
     if (!p) return
     this.pendingReads.delete(ctx)
     clearTimeout(p.timer)
-    this.readsAwaitingApply.push({ index, waiters: p.waiters })
+    this.readsAwaitingApply.push({
+      index,
+      waiters: p.waiters,
+      deadline: Date.now() + REQUEST_TIMEOUT_MS,
+    })
   }
 
+  /** Answers the reads whose index is applied, and times out those that waited too long. */
   private releaseReads(): void {
+    if (this.readsAwaitingApply.length === 0) return
     const applied = this.store.appliedIndex
-    const ready = this.readsAwaitingApply.filter((r) => r.index <= applied)
-    if (ready.length === 0) return
-    this.readsAwaitingApply = this.readsAwaitingApply.filter((r) => r.index > applied)
-    for (const r of ready) for (const w of r.waiters) w(undefined)
+    const now = Date.now()
+    const waiting = this.readsAwaitingApply
+    this.readsAwaitingApply = []
+    for (const r of waiting) {
+      if (r.index <= applied) for (const w of r.waiters) w(undefined)
+      else if (now > r.deadline) for (const w of r.waiters) w(ErrTimeout)
+      else this.readsAwaitingApply.push(r)
+    }
   }
 
   leaseKeepAlive(id: number): Promise<LeaseKeepAliveResponse | EtcdError> {
@@ -796,7 +828,9 @@ export class RaftNode implements EtcdBackend {
     }
     this.pendingReads.clear()
     for (const w of this.readQueue) w(ErrStopped)
+    this.readQueue = []
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w(ErrStopped)
+    this.readsAwaitingApply = []
     for (const w of this.leaderWaiters) {
       clearTimeout(w.timer)
       w.resolve(ErrStopped)
