@@ -296,7 +296,7 @@ export class RaftNode implements EtcdBackend {
       do {
         this.again = false
         while (!this.stopped && this.raw.hasReady()) await this.handleReady(this.raw.ready())
-        await this.maybeSnapshot()
+        this.maybeSnapshot()
       } while (this.again && !this.stopped)
     } catch (e) {
       this.fatal(e)
@@ -467,25 +467,42 @@ export class RaftNode implements EtcdBackend {
     this.leaderWaiters = this.leaderWaiters.filter((x) => x.target !== lead)
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Takes a snapshot once enough entries were applied since the last one. It runs beside the
+   * Ready loop, not inside it: Readies that write nothing (heartbeats, commit moves) keep
+   * flowing while the snapshot is written, so a leader busy snapshotting is not taken for
+   * dead. Storage keeps its writes in order.
+   */
+  private maybeSnapshot(): void {
     const applied = this.store.appliedIndex
-    if (this.snapshotting || applied - this.snapshotIndex < this.cfg.snapshotCount) return
+    if (
+      this.stopped ||
+      this.snapshotting ||
+      applied - this.snapshotIndex < this.cfg.snapshotCount
+    ) {
+      return
+    }
     this.snapshotting = true
-    try {
+    // Encoded now, so the data is exactly the state at `applied`.
+    const data = encodeNodeSnapshot([...this.book.values()], encodeSnapshot(this.store))
+    const confState = this.raw.raft.confStateAt(applied)
+    void (async () => {
       // The snapshot must not pass the commit index on disk.
       await this.writeCommit()
-      const members = [...this.book.values()]
-      const data = encodeNodeSnapshot(members, encodeSnapshot(this.store))
-      await this.storage.createSnapshot(applied, this.raw.raft.confStateAt(applied), data)
+      await this.storage.createSnapshot(applied, confState, data)
       this.snapshotIndex = applied
       this.log('info', 'snapshot taken; log truncated below it', {
         index: applied,
         bytes: data.length,
       })
       this.onEvent({ type: 'snapshotTaken', index: applied, bytes: data.length })
-    } finally {
-      this.snapshotting = false
-    }
+    })()
+      .catch((e: unknown) => {
+        if (!this.stopped) this.fatal(e)
+      })
+      .finally(() => {
+        this.snapshotting = false
+      })
   }
 
   // ---- membership addresses ----
