@@ -1,6 +1,7 @@
 // Small helpers for the kv tests: text keys, unwrapping responses, a seeded PRNG and a random
 // command generator for the determinism and snapshot tests.
 import { isEtcdError, type EtcdError } from '../../src/main/kv/errors'
+import { seededRandom } from '../../src/main/raft'
 import type { Command } from '../../src/main/kv/command'
 import type { Store } from '../../src/main/kv/store'
 import type { Compare, KeyValue, RequestOp } from '../../src/main/kv/types'
@@ -27,17 +28,8 @@ export function keys(kvs: readonly KeyValue[]): string[] {
   return kvs.map((kv) => text(kv.key))
 }
 
-/** mulberry32: a tiny seeded PRNG, so random tests replay exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG, so random tests replay exactly. */
+export const prng = seededRandom
 
 export function randomInt(random: () => number, n: number): number {
   return Math.floor(random() * n)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { seededRandom } from '../../src/main/raft'
 import {
   createWriter,
   writeBytes,
@@ -24,17 +25,7 @@ import type {
   SnapshotMeta,
 } from '../../src/main/raft/messages'
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = seededRandom
 
 const TYPES: readonly MessageType[] = [
   'appendEntries',

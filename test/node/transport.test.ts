@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { seededRandom } from '../../src/main/raft'
 import net from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -22,16 +23,7 @@ const TRANSPORT_MODULE = join(REPO_ROOT, 'src/main/node/transport/transport.ts')
 const CLUSTER = 'test-cluster'
 const MAX = 8 * 1024 * 1024
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = seededRandom
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const next = prng(seed)

@@ -7,7 +7,7 @@ export * from './messages'
 export type { ProposeResult } from './raft'
 export type { ProgressStatus, Ready, Status } from './rawnode'
 export { RawNode } from './rawnode'
-export { seededRng, type Rng } from './rng'
+export { seededRandom, seededRng, type Rng } from './rng'
 export {
   bootstrapEntries,
   EMPTY_CONF,
