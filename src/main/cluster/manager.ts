@@ -147,8 +147,11 @@ export class ClusterManager {
     const leaders = running.filter((n) => n.state?.role === 'leader')
     for (const l of leaders) {
       const term = l.state?.term
-      const followers = running.filter((n) => n.state?.leader === l.id && n.state.term === term)
-      if (followers.length * 2 > this.cluster.nodes.length) return l.id
+      const voters = l.state?.confState.voters ?? []
+      const followers = running.filter(
+        (n) => voters.includes(n.id) && n.state?.leader === l.id && n.state.term === term,
+      )
+      if (followers.length * 2 > voters.length) return l.id
     }
     return undefined
   }
