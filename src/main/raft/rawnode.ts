@@ -6,6 +6,15 @@
 //      once the applied index reaches theirs;
 //   4. call advance(ready).
 // Calling ready() again before advance() is a programming error.
+//
+// Two relaxations are safe, and the node's driver uses both:
+// - messages that promise nothing about this node's disk (a leader's appendEntries, heartbeat,
+//   installSnapshot, timeoutNow, readIndexResponse) may leave before step 1, unless the Ready
+//   also carries a new term or vote: a leader counts an entry only once followers acknowledge
+//   it, and takes no Ready before this one's write has finished (§10.2.1 of Ongaro's
+//   dissertation);
+// - committed entries below this Ready's first new entry were written by earlier Readies and
+//   are on a majority, so they may be applied while step 1 runs.
 
 import type { ConfigInput } from './config'
 import type {
