@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path'
 import { Etcd3 } from 'etcd3'
 import { ClusterManager } from '../src/main/cluster/manager'
 import { freePorts } from '../src/main/cluster/workspace'
+import { percentile, retry, timed } from './util'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const QUICK = process.argv.includes('--quick')
@@ -44,11 +45,6 @@ type Row = [
   better: 'lower' | 'higher',
 ]
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
-}
-
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
@@ -57,24 +53,6 @@ async function rssMb(pid: number): Promise<number> {
 
 function clientOf(t: Target): Etcd3 {
   return new Etcd3({ hosts: t.endpoints().map((e) => `http://${e}`), dialTimeout: 3000 })
-}
-
-async function timed(f: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now()
-  await f()
-  return performance.now() - t0
-}
-
-async function retry<T>(f: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await f()
-    } catch (e) {
-      if (Date.now() > deadline) throw e
-      await new Promise((r) => setTimeout(r, 5))
-    }
-  }
 }
 
 async function measure(t: Target): Promise<Record<string, number>> {

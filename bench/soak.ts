@@ -7,16 +7,7 @@
 //   npm run soak -- --replay 1234 --nodes 5   one run, printed in full
 
 import { runSimulation, type SimResult } from '../test/raft/sim/cluster'
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : undefined
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
-}
+import { arg, percentile } from './util'
 
 const FAULT_TICKS = 1200
 const LIVENESS_TICKS = 1000

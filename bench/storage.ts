@@ -11,16 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeStorage } from '../src/main/node/storage'
 import type { Entry } from '../src/main/raft'
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : undefined
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
-}
+import { arg, percentile } from './util'
 
 const ENTRY_BYTES = 100
 const BATCHES = [1, 16, 256]
