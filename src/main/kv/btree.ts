@@ -75,21 +75,16 @@ function childAt<V>(branch: Branch<V>, i: number): Node<V> {
   return child
 }
 
-function findLeaf<V>(index: OrderedIndex<V>, key: Uint8Array): Leaf<V> {
-  let node = index.root
-  while (node.kind === 'branch') node = childAt(node, upperBound(node.keys, key))
-  return node
+/** Where `key` is or would go: the branches and child slots from the root, the leaf, the slot. */
+interface Position<V> {
+  readonly path: Branch<V>[]
+  readonly slots: number[]
+  readonly leaf: Leaf<V>
+  readonly i: number
+  readonly present: boolean
 }
 
-export function indexGet<V>(index: OrderedIndex<V>, key: Uint8Array): V | undefined {
-  const leaf = findLeaf(index, key)
-  const i = lowerBound(leaf.keys, key)
-  const found = leaf.keys[i]
-  return found !== undefined && compareBytes(found, key) === 0 ? leaf.values[i] : undefined
-}
-
-/** Inserts `key`, or replaces its value if present. The index keeps `key` by reference. */
-export function indexSet<V>(index: OrderedIndex<V>, key: Uint8Array, value: V): void {
+function search<V>(index: OrderedIndex<V>, key: Uint8Array): Position<V> {
   const path: Branch<V>[] = []
   const slots: number[] = []
   let node = index.root
@@ -99,10 +94,26 @@ export function indexSet<V>(index: OrderedIndex<V>, key: Uint8Array, value: V): 
     slots.push(slot)
     node = childAt(node, slot)
   }
-  const leaf = node
-  const i = lowerBound(leaf.keys, key)
-  const found = leaf.keys[i]
-  if (found !== undefined && compareBytes(found, key) === 0) {
+  const i = lowerBound(node.keys, key)
+  const found = node.keys[i]
+  return {
+    path,
+    slots,
+    leaf: node,
+    i,
+    present: found !== undefined && compareBytes(found, key) === 0,
+  }
+}
+
+export function indexGet<V>(index: OrderedIndex<V>, key: Uint8Array): V | undefined {
+  const { leaf, i, present } = search(index, key)
+  return present ? leaf.values[i] : undefined
+}
+
+/** Inserts `key`, or replaces its value if present. The index keeps `key` by reference. */
+export function indexSet<V>(index: OrderedIndex<V>, key: Uint8Array, value: V): void {
+  const { path, slots, leaf, i, present } = search(index, key)
+  if (present) {
     leaf.values[i] = value
     return
   }
@@ -153,19 +164,8 @@ function splitBranch<V>(branch: Branch<V>): Split<V> {
 
 /** Removes `key`; returns whether it was present. */
 export function indexDelete<V>(index: OrderedIndex<V>, key: Uint8Array): boolean {
-  const path: Branch<V>[] = []
-  const slots: number[] = []
-  let node = index.root
-  while (node.kind === 'branch') {
-    const slot = upperBound(node.keys, key)
-    path.push(node)
-    slots.push(slot)
-    node = childAt(node, slot)
-  }
-  const leaf = node
-  const i = lowerBound(leaf.keys, key)
-  const found = leaf.keys[i]
-  if (found === undefined || compareBytes(found, key) !== 0) return false
+  const { path, slots, leaf, i, present } = search(index, key)
+  if (!present) return false
   leaf.keys.splice(i, 1)
   leaf.values.splice(i, 1)
   index.size--
@@ -198,8 +198,9 @@ export function indexScan<V>(
   to: Uint8Array | undefined,
   visit: (value: V, key: Uint8Array) => boolean | void,
 ): void {
-  let leaf: Leaf<V> | undefined = findLeaf(index, from)
-  let i = lowerBound(leaf.keys, from)
+  const start = search(index, from)
+  let leaf: Leaf<V> | undefined = start.leaf
+  let i = start.i
   while (leaf !== undefined) {
     for (; i < leaf.keys.length; i++) {
       const key = leaf.keys[i] as Uint8Array
