@@ -5,9 +5,9 @@ import type { RaftLabApi } from '../shared/api'
 import { registerApiHandlers } from './electron/ipc'
 import { createMainWindow, isRendererUrl, lockDownWebContents } from './electron/window'
 
-const api: RaftLabApi = {
-  appInfo: () => Promise.resolve({ name: 'RaftLab', version: app.getVersion() }),
-}
+const api = {
+  appInfo: () => Promise.resolve({ name: 'RaftLab', version: app.getVersion(), host: 'electron' }),
+} as unknown as RaftLabApi
 
 app.on('web-contents-created', (_event, contents) => lockDownWebContents(contents))
 

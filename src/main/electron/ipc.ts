@@ -2,8 +2,7 @@ import { ipcMain, type IpcMainInvokeEvent } from 'electron'
 import {
   apiChannel,
   apiMethodNames,
-  apiMethods,
-  type ApiArgs,
+  parseArgs,
   type ApiMethodName,
   type RaftLabApi,
 } from '../../shared/api'
@@ -37,7 +36,7 @@ function invoke<K extends ApiMethodName>(
   name: K,
   args: readonly unknown[],
 ): Promise<unknown> {
-  const checked = apiMethods[name](args)
-  const method = api[name] as (...methodArgs: ApiArgs<K>) => Promise<unknown>
+  const checked = parseArgs(name, args) as unknown[]
+  const method = api[name] as (...methodArgs: unknown[]) => Promise<unknown>
   return method.apply(api, checked)
 }
