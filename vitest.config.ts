@@ -1,6 +1,9 @@
+import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // Component tests in test/renderer mount single-file components.
+  plugins: [vue()],
   test: {
     environment: 'node',
     include: ['test/**/*.test.ts'],
