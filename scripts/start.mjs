@@ -54,7 +54,8 @@ if (!electronBinaryInstalled(dir)) {
       'The Electron binary is not installed and could not be downloaded' +
         (reason ? ` (${reason})` : '') +
         ': run `node node_modules/electron/install.js` (or `npx electron --version`) on a ' +
-        'machine with internet access, then `npm start` again.',
+        'machine with internet access, then `npm start` again, or use the same GUI in your ' +
+        'browser with `npm run web`.',
     )
   }
 }

@@ -1,14 +1,29 @@
 // Runs sandboxed, before the renderer's scripts: it may only `require('electron')`, so the
 // build emits it as CommonJS (out/preload/index.cjs) with src/shared bundled in.
-// It exposes the method table as functions and nothing else: never ipcRenderer itself.
-import { contextBridge, ipcRenderer } from 'electron'
-import { apiChannel, apiMethodNames, type RaftLabApi } from '../shared/api'
+// It exposes the method table as functions plus `on` for the pushed events, and nothing else:
+// never ipcRenderer itself, and listeners never see the IPC event object (it carries `sender`).
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import {
+  apiChannel,
+  apiEventChannel,
+  apiEventNames,
+  apiMethodNames,
+  type ApiEventName,
+  type ClusterApi,
+} from '../shared/api'
 
-const api = Object.fromEntries(
+const methods = Object.fromEntries(
   apiMethodNames.map((name) => [
     name,
     (...args: unknown[]): Promise<unknown> => ipcRenderer.invoke(apiChannel(name), ...args),
   ]),
-) as unknown as RaftLabApi
+)
 
-contextBridge.exposeInMainWorld('raftlab', api)
+function on(event: ApiEventName, listener: (payload: unknown) => void): () => void {
+  if (!apiEventNames.includes(event)) throw new Error(`raftlab.on: unknown event '${event}'`)
+  const forward = (_e: IpcRendererEvent, payload: unknown): void => listener(payload)
+  ipcRenderer.on(apiEventChannel(event), forward)
+  return () => ipcRenderer.removeListener(apiEventChannel(event), forward)
+}
+
+contextBridge.exposeInMainWorld('raftlab', { ...methods, on } as unknown as ClusterApi)

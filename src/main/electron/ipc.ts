@@ -1,23 +1,36 @@
-import { ipcMain, type IpcMainInvokeEvent } from 'electron'
+import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import {
   apiChannel,
+  apiEventChannel,
+  apiEventNames,
   apiMethodNames,
   parseArgs,
   type ApiMethodName,
-  type RaftLabApi,
+  type ClusterApi,
 } from '../../shared/api'
 
 /**
  * Binds every method of the shared table to an IPC handler, in one loop. Each call is served
- * only for our own renderer's top frame, and only after the table has checked its arguments.
+ * only for our own renderer's top frame, and only after the table's schema has checked its
+ * arguments: a compromised or buggy renderer can send anything.
  */
-export function registerApiHandlers(api: RaftLabApi, isTrustedUrl: (url: string) => boolean): void {
+export function registerApiHandlers(api: ClusterApi, isTrustedUrl: (url: string) => boolean): void {
   for (const name of apiMethodNames) {
     ipcMain.handle(apiChannel(name), (event, ...args: unknown[]) => {
       assertTrustedSender(event, name, isTrustedUrl)
       return invoke(api, name, args)
     })
   }
+}
+
+/** Forwards the API's pushed events to one window until it is destroyed. */
+export function forwardApiEvents(api: ClusterApi, contents: WebContents): void {
+  const offs = apiEventNames.map((name) =>
+    api.on(name, (payload) => {
+      if (!contents.isDestroyed()) contents.send(apiEventChannel(name), payload)
+    }),
+  )
+  contents.once('destroyed', () => offs.forEach((off) => off()))
 }
 
 function assertTrustedSender(
@@ -31,11 +44,7 @@ function assertTrustedSender(
   }
 }
 
-function invoke<K extends ApiMethodName>(
-  api: RaftLabApi,
-  name: K,
-  args: readonly unknown[],
-): Promise<unknown> {
+function invoke(api: ClusterApi, name: ApiMethodName, args: readonly unknown[]): Promise<unknown> {
   const checked = parseArgs(name, args) as unknown[]
   const method = api[name] as (...methodArgs: unknown[]) => Promise<unknown>
   return method.apply(api, checked)
