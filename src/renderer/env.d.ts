@@ -1,8 +1,8 @@
-import type { RaftLabApi } from '../shared/api'
+import type { ClusterApi } from '../shared/api'
 
 declare global {
   interface Window {
-    /** Set by the preload (Electron) or, later, by browser mode. Read once, in main.ts. */
-    readonly raftlab: RaftLabApi
+    /** Set by the preload in Electron; absent in browser mode. Read once, in main.ts. */
+    readonly raftlab?: ClusterApi
   }
 }

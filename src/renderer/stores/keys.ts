@@ -1,0 +1,551 @@
+// The Keys view's data: the keys matching a prefix, loaded page by page with the server's
+// cursor as the user scrolls; the selected key's detail; the editor's compare-and-swap writes;
+// and live changes from the cluster's 'keyChanged' events.
+
+import { defineStore } from 'pinia'
+import { computed, inject, onScopeDispose, ref, shallowRef } from 'vue'
+import type {
+  ClusterEvent,
+  ImportResult,
+  KeyDetail,
+  KeyDump,
+  KeyListQuery,
+  KeyPage,
+  KeyView,
+  KeyWriteResult,
+} from '../../shared/api'
+import { keyDumpSchema } from '../../shared/api'
+import { apiKey } from '../api'
+import { errorMessage } from '../errors'
+import { compareKeys, searchKeys } from '../utils/keyorder'
+
+/** Keys per request when the user scrolls; a jump far down asks for more at once. */
+export const KEY_PAGE_SIZE = 1000
+const MAX_PAGE = 10_000
+/** More live changes than this in one batch and the list reloads instead of patching. */
+const PATCH_LIMIT = 500
+const BATCH_MS = 50
+
+export type KeyListMode = 'list' | 'tree'
+
+/** A change of the selected key that someone else made while it is open in the editor. */
+export interface RemoteChange {
+  readonly type: 'put' | 'delete'
+  readonly modRevision: number
+}
+
+/** The answer to a write the server refused because the key changed since it was loaded. */
+export interface StaleWrite {
+  /** What the server holds now; null when the key is gone. */
+  readonly current: KeyView | null
+  readonly action: 'save' | 'delete'
+}
+
+export type WriteOutcome = 'done' | 'stale' | 'failed'
+
+/** One change as the 'keyChanged' event tells it; `key` is null when the event names none. */
+interface KeyChange {
+  readonly key: string | null
+  readonly type: 'put' | 'delete'
+  readonly modRevision: number
+  /** A delete of every key under `key` (a delete-range), not of one key. */
+  readonly range: boolean
+}
+
+function keyChangeOf(event: ClusterEvent): KeyChange | null {
+  if (event.kind !== 'keyChanged') return null
+  const { key, type, modRevision, revision, prefix, deleted } = event.data
+  const rev =
+    typeof modRevision === 'number' ? modRevision : typeof revision === 'number' ? revision : 0
+  return {
+    key: typeof key === 'string' ? key : null,
+    type: type === 'delete' ? 'delete' : 'put',
+    modRevision: rev,
+    range: type === 'delete' && (prefix === true || (typeof deleted === 'number' && deleted > 1)),
+  }
+}
+
+export const useKeysStore = defineStore('keys', () => {
+  const api = inject(apiKey) ?? missingApi()
+
+  // ---- the list ------------------------------------------------------------------------------
+  const prefix = ref('')
+  const separator = ref('/')
+  const mode = ref<KeyListMode>('list')
+  /** The loaded keys in key order; shallow because it can hold 100,000 of them. */
+  const rows = shallowRef<KeyView[]>([])
+  /** Keys matching the prefix on the server, loaded or not. */
+  const count = ref(0)
+  /** The last key of the loaded pages; null before the first page and after the last. */
+  const cursor = ref<string | null>(null)
+  const exhausted = ref(false)
+  const revision = ref(0)
+  const loading = ref(false)
+  const error = ref<string | null>(null)
+  const loaded = computed(() => rows.value.length)
+
+  // Each search gets a generation, so a page that arrives for an older search is dropped.
+  let generation = 0
+  let inflight: Promise<void> | null = null
+  let inflightGeneration = -1
+  /** A search in progress; pages after the cursor wait for it, since it replaces the rows. */
+  let searching: Promise<void> | null = null
+
+  function listQuery(after: string | null, limit: number): KeyListQuery {
+    return {
+      prefix: prefix.value === '' ? undefined : prefix.value,
+      after: after ?? undefined,
+      limit: Math.min(MAX_PAGE, Math.max(1, Math.ceil(limit))),
+      keysOnly: true,
+    }
+  }
+
+  /**
+   * Lists the keys under `nextPrefix` from the start, reading at least `keep` of them. A new
+   * prefix empties the list at once; a refresh of the same prefix keeps showing the old rows
+   * (and the scroll position) until the new ones are in, then swaps them in one step.
+   */
+  function search(nextPrefix: string = prefix.value, keep = 0): Promise<void> {
+    const mine = ++generation
+    inflight = null
+    if (nextPrefix !== prefix.value) {
+      prefix.value = nextPrefix
+      rows.value = []
+      count.value = 0
+      cursor.value = null
+      exhausted.value = false
+    }
+    const work = (async () => {
+      loading.value = true
+      try {
+        let list: KeyView[] = []
+        let page: KeyPage | null = null
+        do {
+          const limit = Math.max(KEY_PAGE_SIZE, keep - list.length + KEY_PAGE_SIZE / 4)
+          page = await api.listKeys(listQuery(page?.cursor ?? null, limit))
+          if (mine !== generation) return
+          list = list.concat(page.keys)
+        } while (page.cursor !== null && list.length < keep)
+        rows.value = list
+        count.value = Math.max(page.count, list.length)
+        revision.value = page.revision
+        cursor.value = page.cursor
+        exhausted.value = page.cursor === null
+        error.value = null
+      } catch (cause) {
+        if (mine === generation) error.value = `Could not list keys: ${errorMessage(cause)}`
+      } finally {
+        if (mine === generation) {
+          loading.value = false
+          searching = null
+        }
+      }
+    })()
+    searching = work
+    return work
+  }
+
+  /** Reads the page after the cursor and appends it. */
+  function loadPage(limit: number): Promise<void> {
+    if (searching !== null) return searching
+    if (inflight !== null && inflightGeneration === generation) return inflight
+    if (exhausted.value) return Promise.resolve()
+    const mine = generation
+    inflightGeneration = mine
+    const work = (async () => {
+      loading.value = true
+      try {
+        const page = await api.listKeys(listQuery(cursor.value, limit))
+        if (mine !== generation) return
+        // A new array, not a push: components that get the rows as a prop see the change.
+        rows.value = rows.value.concat(page.keys)
+        count.value = Math.max(page.count, rows.value.length)
+        revision.value = page.revision
+        cursor.value = page.cursor
+        exhausted.value = page.cursor === null
+        error.value = null
+      } catch (cause) {
+        if (mine === generation) error.value = `Could not list keys: ${errorMessage(cause)}`
+      } finally {
+        if (mine === generation) {
+          loading.value = false
+          inflight = null
+        }
+      }
+    })()
+    inflight = work
+    return work
+  }
+
+  /** Loads pages until row `index` is loaded (or the keys run out); the list calls it on scroll. */
+  async function ensureLoaded(index: number): Promise<void> {
+    const mine = generation
+    while (!exhausted.value && rows.value.length <= index && mine === generation) {
+      const before = rows.value.length
+      await loadPage(Math.max(KEY_PAGE_SIZE, index + 1 - before + KEY_PAGE_SIZE / 4))
+      if (error.value !== null || rows.value.length === before) return
+    }
+  }
+
+  // ---- the selected key ---------------------------------------------------------------------
+  const selectedKey = ref<string | null>(null)
+  /** True while the editor holds a key that does not exist yet. */
+  const creating = ref(false)
+  const detail = ref<KeyDetail | null>(null)
+  const detailLoading = ref(false)
+  const detailError = ref<string | null>(null)
+  const remoteChange = ref<RemoteChange | null>(null)
+  const stale = ref<StaleWrite | null>(null)
+  const writing = ref(false)
+  let detailGeneration = 0
+
+  /** The mod_revision the editor's copy was read at: what a compare-and-swap expects. */
+  const loadedModRevision = computed(() => detail.value?.kv?.modRevision ?? 0)
+
+  async function select(key: string): Promise<void> {
+    selectedKey.value = key
+    creating.value = false
+    await loadDetail()
+  }
+
+  async function loadDetail(): Promise<void> {
+    const key = selectedKey.value
+    if (key === null) return
+    const mine = ++detailGeneration
+    detailLoading.value = true
+    try {
+      const d = await api.getKey(key)
+      if (mine !== detailGeneration) return
+      detail.value = d
+      remoteChange.value = null
+      stale.value = null
+      detailError.value = null
+    } catch (cause) {
+      if (mine === detailGeneration)
+        detailError.value = `Could not read ${key}: ${errorMessage(cause)}`
+    } finally {
+      if (mine === detailGeneration) detailLoading.value = false
+    }
+  }
+
+  function startNew(): void {
+    detailGeneration++
+    selectedKey.value = null
+    creating.value = true
+    detail.value = null
+    remoteChange.value = null
+    stale.value = null
+    detailError.value = null
+  }
+
+  function closeEditor(): void {
+    detailGeneration++
+    selectedKey.value = null
+    creating.value = false
+    detail.value = null
+    remoteChange.value = null
+    stale.value = null
+  }
+
+  /**
+   * Writes the editor's value with compare-and-swap on the revision it was loaded at (0 for a
+   * new key: only if absent). `force` writes over whatever the server holds now.
+   */
+  async function save(
+    key: string,
+    value: string,
+    options: { base64?: boolean; force?: boolean; ttl?: number } = {},
+  ): Promise<WriteOutcome> {
+    if (key === '') {
+      detailError.value = 'The key is empty: type a key name first.'
+      return 'failed'
+    }
+    const expectModRevision = options.force
+      ? (stale.value?.current?.modRevision ?? 0)
+      : creating.value || selectedKey.value !== key
+        ? 0
+        : loadedModRevision.value
+    writing.value = true
+    try {
+      const result: KeyWriteResult = await api.putKey({
+        key,
+        value,
+        base64: options.base64 === true ? true : undefined,
+        expectModRevision,
+        ttl: options.ttl,
+      })
+      if (!result.ok) {
+        stale.value = { current: result.current, action: 'save' }
+        return 'stale'
+      }
+      stale.value = null
+      remoteChange.value = null
+      detailError.value = null
+      patchRows((list) => upsertRow(list, key, result.revision))
+      selectedKey.value = key
+      creating.value = false
+      await loadDetail()
+      return 'done'
+    } catch (cause) {
+      detailError.value = `Could not save ${key}: ${errorMessage(cause)}`
+      return 'failed'
+    } finally {
+      writing.value = false
+    }
+  }
+
+  async function remove(key: string): Promise<WriteOutcome> {
+    const expect = loadedModRevision.value
+    writing.value = true
+    try {
+      const result = await api.deleteKey({
+        key,
+        expectModRevision: expect > 0 ? expect : undefined,
+      })
+      if (!result.ok) {
+        stale.value = { current: result.current, action: 'delete' }
+        return 'stale'
+      }
+      patchRows((list) => dropRow(list, key))
+      closeEditor()
+      return 'done'
+    } catch (cause) {
+      detailError.value = `Could not delete ${key}: ${errorMessage(cause)}`
+      return 'failed'
+    } finally {
+      writing.value = false
+    }
+  }
+
+  /** Deletes every key under `keyPrefix`; resolves to how many went, or null on failure. */
+  async function removePrefix(keyPrefix: string): Promise<number | null> {
+    if (keyPrefix === '') {
+      error.value = 'Deleting by prefix needs a prefix: an empty one would delete every key.'
+      return null
+    }
+    writing.value = true
+    try {
+      const result = await api.deleteKey({ key: keyPrefix, prefix: true })
+      if (selectedKey.value?.startsWith(keyPrefix)) closeEditor()
+      await search()
+      return result.deleted
+    } catch (cause) {
+      error.value = `Could not delete keys under ${keyPrefix}: ${errorMessage(cause)}`
+      return null
+    } finally {
+      writing.value = false
+    }
+  }
+
+  // ---- import and export --------------------------------------------------------------------
+  const transferMessage = ref<string | null>(null)
+
+  async function exportDump(): Promise<KeyDump | null> {
+    try {
+      const dump = await api.exportKeys(prefix.value === '' ? {} : { prefix: prefix.value })
+      transferMessage.value = `Exported ${dump.keys.length} keys.`
+      return dump
+    } catch (cause) {
+      error.value = `Could not export keys: ${errorMessage(cause)}`
+      return null
+    }
+  }
+
+  /** Imports a JSON file's text in the export format; `source` names the file in errors. */
+  async function importText(text: string, source: string): Promise<ImportResult | null> {
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (cause) {
+      error.value = `${source} is not JSON: ${errorMessage(cause)}`
+      return null
+    }
+    const parsed = keyDumpSchema.safeParse(json)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : ''
+      error.value = `${source} is not a key export${where}: ${issue?.message ?? 'unexpected shape'} (expected { "keys": [{ "key", "value", "base64"? }] })`
+      return null
+    }
+    try {
+      const result = await api.importKeys(parsed.data)
+      transferMessage.value = `Imported ${result.keys} keys from ${source}.`
+      error.value = null
+      await search()
+      return result
+    } catch (cause) {
+      error.value = `Could not import ${source}: ${errorMessage(cause)}`
+      return null
+    }
+  }
+
+  // ---- live updates -------------------------------------------------------------------------
+  /** True when `key` falls inside the pages loaded so far (where the list knows every key). */
+  function inLoadedRange(key: string): boolean {
+    return exhausted.value || (cursor.value !== null && compareKeys(key, cursor.value) <= 0)
+  }
+
+  /** Applies edits to a copy of the rows and publishes it once, however many rows changed. */
+  function patchRows(edit: (list: KeyView[]) => void): void {
+    const list = rows.value.slice()
+    edit(list)
+    rows.value = list
+  }
+
+  function upsertRow(list: KeyView[], key: string, modRevision: number): void {
+    if (!key.startsWith(prefix.value) || !inLoadedRange(key)) return
+    const { index, found } = searchKeys(list, key, (r) => r.key)
+    const old = found ? list[index] : undefined
+    if (old !== undefined) {
+      if (old.modRevision >= modRevision) return
+      list[index] = { ...old, modRevision, version: old.version + 1 }
+    } else {
+      list.splice(index, 0, {
+        key,
+        value: '',
+        size: 0,
+        createRevision: modRevision,
+        modRevision,
+        version: 1,
+        lease: 0,
+      })
+      count.value++
+    }
+  }
+
+  function dropRow(list: KeyView[], key: string): void {
+    const { index, found } = searchKeys(list, key, (r) => r.key)
+    if (!found) return
+    list.splice(index, 1)
+    count.value = Math.max(0, count.value - 1)
+  }
+
+  let queue: KeyChange[] = []
+  let flushTimer: ReturnType<typeof setTimeout> | null = null
+
+  function onEvent(event: ClusterEvent): void {
+    const change = keyChangeOf(event)
+    if (change === null) return
+    queue.push(change)
+    flushTimer ??= setTimeout(flushChanges, BATCH_MS)
+  }
+
+  /** Applies queued changes in one go, so an import of many keys re-renders once, not per key. */
+  function flushChanges(): void {
+    if (flushTimer !== null) clearTimeout(flushTimer)
+    flushTimer = null
+    const changes = queue
+    queue = []
+    for (const c of changes) noteSelected(c)
+    // An event that names no key (a bulk import) or deletes a range cannot be patched in.
+    const bulk = changes.some((c) => c.key === null || c.range)
+    const matching = changes.filter((c) => c.key !== null && c.key.startsWith(prefix.value))
+    if (bulk || matching.length > PATCH_LIMIT) {
+      void reloadKeepingLoaded()
+      return
+    }
+    let beyond = false
+    patchRows((list) => {
+      for (const c of matching) {
+        const key = c.key ?? ''
+        if (!inLoadedRange(key)) beyond = true
+        else if (c.type === 'put') upsertRow(list, key, c.modRevision)
+        else dropRow(list, key)
+      }
+    })
+    if (beyond) void refreshCount()
+  }
+
+  function noteSelected(c: KeyChange): void {
+    const key = selectedKey.value
+    if (key === null || c.key === null) return
+    if (c.range ? !key.startsWith(c.key) : c.key !== key) return
+    const known = detail.value?.kv?.modRevision ?? 0
+    if (c.type === 'delete' && detail.value !== null && detail.value.kv === null) return
+    if (c.type === 'put' && c.modRevision > 0 && c.modRevision <= known) return
+    remoteChange.value = { type: c.type, modRevision: c.modRevision }
+  }
+
+  /** The server's count for the prefix, after changes beyond the loaded pages. */
+  async function refreshCount(): Promise<void> {
+    const mine = generation
+    try {
+      const page = await api.listKeys({
+        prefix: prefix.value === '' ? undefined : prefix.value,
+        limit: 1,
+        keysOnly: true,
+      })
+      if (mine === generation) count.value = Math.max(page.count, rows.value.length)
+    } catch {
+      // The next page load corrects the count; a failed refresh is not worth a message.
+    }
+  }
+
+  // A bulk import sends a storm of events: one reload runs at a time, and one more after it
+  // covers whatever arrived meanwhile.
+  let reloading: Promise<void> | null = null
+  let reloadAgain = false
+
+  function reloadKeepingLoaded(): Promise<void> {
+    if (reloading !== null) {
+      reloadAgain = true
+      return reloading
+    }
+    reloading = (async () => {
+      do {
+        reloadAgain = false
+        await search(prefix.value, rows.value.length)
+      } while (reloadAgain)
+    })().finally(() => {
+      reloading = null
+    })
+    return reloading
+  }
+
+  const unsubscribe = api.on('event', onEvent)
+  onScopeDispose(() => {
+    unsubscribe()
+    if (flushTimer !== null) clearTimeout(flushTimer)
+  })
+
+  return {
+    prefix,
+    separator,
+    mode,
+    rows,
+    count,
+    cursor,
+    exhausted,
+    revision,
+    loading,
+    error,
+    loaded,
+    search,
+    ensureLoaded,
+    selectedKey,
+    creating,
+    detail,
+    detailLoading,
+    detailError,
+    remoteChange,
+    stale,
+    writing,
+    loadedModRevision,
+    select,
+    loadDetail,
+    startNew,
+    closeEditor,
+    save,
+    remove,
+    removePrefix,
+    transferMessage,
+    exportDump,
+    importText,
+    /** Applies queued live changes now (tests, and a view that wants them before a re-render). */
+    flushChanges,
+  }
+})
+
+function missingApi(): never {
+  throw new Error('The RaftLab API was not provided to the Vue app (see src/renderer/main.ts)')
+}

@@ -1,0 +1,322 @@
+// The Log view's data: one node's log read page by page with the filters the API offers, the
+// side-by-side comparison of every node's log, the selected entry, and exports.
+
+import { defineStore } from 'pinia'
+import { computed, inject, onScopeDispose, reactive, ref, shallowRef } from 'vue'
+import type {
+  ClusterStatus,
+  EntryKind,
+  ExportResult,
+  LogCompare,
+  LogCompareRow,
+  LogEntryView,
+  LogPage,
+  LogQuery,
+} from '../../shared/api'
+import { apiKey } from '../api'
+import { errorMessage } from '../errors'
+
+export const LOG_PAGE_SIZE = 200
+/** How far the jump from a key reads: a key written more often shows its first writes only. */
+const JUMP_PAGES = 25
+export const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'confChange', 'empty']
+
+export interface LogFilters {
+  /** Empty: every kind. */
+  kinds: EntryKind[]
+  key: string
+  /** Treat `key` as a prefix. */
+  prefix: boolean
+  term: number | null
+  from: number | null
+  to: number | null
+}
+
+function emptyFilters(): LogFilters {
+  return { kinds: [], key: '', prefix: false, term: null, from: null, to: null }
+}
+
+/** The readLog query for the filters, reading from `from`. */
+export function logQuery(node: number, filters: LogFilters, from: number | null): LogQuery {
+  const q: LogQuery = { node, limit: LOG_PAGE_SIZE }
+  const start = from ?? filters.from
+  if (start !== null) q.from = start
+  if (filters.to !== null) q.to = filters.to
+  if (filters.kinds.length > 0 && filters.kinds.length < ENTRY_KINDS.length) {
+    q.kinds = [...filters.kinds]
+  }
+  if (filters.key !== '') {
+    q.key = filters.key
+    if (filters.prefix) q.prefix = true
+  }
+  if (filters.term !== null) q.term = filters.term
+  return q
+}
+
+/** Says what is wrong with the filters, or null when the API will accept them. */
+export function checkFilters(f: LogFilters): string | null {
+  const whole = (n: number | null): boolean => n === null || (Number.isInteger(n) && n >= 0)
+  if (!whole(f.term)) return 'The term filter must be a whole number of 0 or more.'
+  if (!whole(f.from)) return 'The "from" index must be a whole number of 0 or more.'
+  if (!whole(f.to)) return 'The "to" index must be a whole number of 0 or more.'
+  if (f.from !== null && f.to !== null && f.from > f.to) {
+    return `The index range is empty: "from" (${f.from}) is after "to" (${f.to}).`
+  }
+  return null
+}
+
+export const useLogStore = defineStore('log', () => {
+  const api = inject(apiKey) ?? missingApi()
+
+  const nodes = ref<number[]>([])
+  const node = ref<number | null>(null)
+  /** The selected node's commit and applied index from the latest status push. */
+  const liveCommit = ref(0)
+  const liveApplied = ref(0)
+  const filters = reactive<LogFilters>(emptyFilters())
+
+  // ---- one node's log -----------------------------------------------------------------------
+  const entries = shallowRef<LogEntryView[]>([])
+  /** The latest page's metadata: snapshot boundary, first/last index, commit, source. */
+  const page = shallowRef<LogPage | null>(null)
+  const next = ref<number | null>(null)
+  const loading = ref(false)
+  const error = ref<string | null>(null)
+  const selectedIndex = ref<number | null>(null)
+  const selectedEntry = computed(
+    () => entries.value.find((e) => e.index === selectedIndex.value) ?? null,
+  )
+  let generation = 0
+
+  function applyStatus(status: ClusterStatus): void {
+    nodes.value = status.nodes.map((n) => n.id)
+    if (node.value === null || !nodes.value.includes(node.value)) {
+      node.value = status.leader ?? nodes.value[0] ?? null
+    }
+    const raft = status.nodes.find((n) => n.id === node.value)?.raft ?? null
+    liveCommit.value = raft?.commit ?? 0
+    liveApplied.value = raft?.applied ?? 0
+  }
+
+  let statusKnown = false
+  async function loadNodes(): Promise<void> {
+    try {
+      applyStatus(await api.status())
+      statusKnown = true
+    } catch (cause) {
+      error.value = `Could not read the cluster status: ${errorMessage(cause)}`
+    }
+  }
+
+  async function reload(): Promise<void> {
+    if (!statusKnown) await loadNodes()
+    const bad = checkFilters(filters)
+    generation++
+    entries.value = []
+    page.value = null
+    next.value = null
+    selectedIndex.value = null
+    if (bad !== null) {
+      error.value = bad
+      return
+    }
+    if (node.value === null) {
+      error.value = 'The cluster has no nodes: create a cluster first.'
+      return
+    }
+    await readPage(null)
+  }
+
+  async function loadMore(): Promise<void> {
+    if (next.value === null || loading.value) return
+    await readPage(next.value)
+  }
+
+  async function readPage(from: number | null): Promise<void> {
+    const id = node.value
+    if (id === null) return
+    const mine = generation
+    loading.value = true
+    try {
+      const p = await api.readLog(logQuery(id, filters, from))
+      if (mine !== generation) return
+      entries.value = entries.value.concat(p.entries)
+      page.value = p
+      next.value = p.next
+      error.value = null
+    } catch (cause) {
+      if (mine === generation)
+        error.value = `Could not read node ${id}'s log: ${errorMessage(cause)}`
+    } finally {
+      if (mine === generation) loading.value = false
+    }
+  }
+
+  async function selectNode(id: number): Promise<void> {
+    node.value = id
+    exported.value = null
+    await reload()
+  }
+
+  /** The entry's committed mark, also counting commits reported since its page was read. */
+  function isCommitted(e: LogEntryView): boolean {
+    return e.committed || e.index <= Math.max(liveCommit.value, page.value?.commit ?? 0)
+  }
+
+  function isApplied(e: LogEntryView): boolean {
+    return e.applied || e.index <= Math.max(liveApplied.value, page.value?.applied ?? 0)
+  }
+
+  function resetFilters(): void {
+    Object.assign(filters, emptyFilters())
+  }
+
+  /**
+   * The jump from the Keys view: the log filtered on one key, read to its end (a key's writes
+   * are few next to the whole log), with the newest write open.
+   */
+  async function showKey(key: string): Promise<void> {
+    resetFilters()
+    filters.key = key
+    comparing.value = false
+    await reload()
+    for (let pages = 1; pages < JUMP_PAGES && next.value !== null && !error.value; pages++) {
+      await loadMore()
+    }
+    // The newest write is the one that made the key's current value: open it.
+    selectedIndex.value = entries.value.at(-1)?.index ?? null
+  }
+
+  // ---- every node side by side --------------------------------------------------------------
+  const comparing = ref(false)
+  const compare = shallowRef<LogCompare | null>(null)
+  const compareRows = shallowRef<LogCompareRow[]>([])
+  const compareNext = ref<number | null>(null)
+  const divergent = computed(() => compareRows.value.filter((r) => r.diverges).length)
+
+  async function loadCompare(): Promise<void> {
+    const mine = ++generation
+    compareRows.value = []
+    compareNext.value = null
+    loading.value = true
+    try {
+      const c = await api.compareLogs(
+        filters.from === null
+          ? { limit: LOG_PAGE_SIZE }
+          : { from: filters.from, limit: LOG_PAGE_SIZE },
+      )
+      if (mine !== generation) return
+      compare.value = c
+      compareRows.value = [...c.rows]
+      compareNext.value = c.next
+      error.value = null
+    } catch (cause) {
+      if (mine === generation) error.value = `Could not compare the logs: ${errorMessage(cause)}`
+    } finally {
+      if (mine === generation) loading.value = false
+    }
+  }
+
+  async function loadMoreCompare(): Promise<void> {
+    const from = compareNext.value
+    if (from === null || loading.value) return
+    const mine = generation
+    loading.value = true
+    try {
+      const c = await api.compareLogs({ from, limit: LOG_PAGE_SIZE })
+      if (mine !== generation) return
+      compare.value = c
+      compareRows.value = compareRows.value.concat(c.rows)
+      compareNext.value = c.next
+    } catch (cause) {
+      if (mine === generation) error.value = `Could not compare the logs: ${errorMessage(cause)}`
+    } finally {
+      if (mine === generation) loading.value = false
+    }
+  }
+
+  async function setComparing(on: boolean): Promise<void> {
+    comparing.value = on
+    if (on) await loadCompare()
+    else await reload()
+  }
+
+  // ---- export -------------------------------------------------------------------------------
+  const exported = ref<ExportResult | null>(null)
+  const exporting = ref(false)
+
+  async function exportLog(format: 'ndjson' | 'csv'): Promise<void> {
+    const id = node.value
+    if (id === null) return
+    exporting.value = true
+    try {
+      exported.value = await api.exportNodeLog({ node: id, format })
+      error.value = null
+    } catch (cause) {
+      error.value = `Could not export node ${id}'s log: ${errorMessage(cause)}`
+    } finally {
+      exporting.value = false
+    }
+  }
+
+  /**
+   * Follows the end of the log: when the last page is on screen and the node reports entries
+   * beyond it, they are read and appended, so a write shows up without a refresh.
+   */
+  function followTail(status: ClusterStatus): void {
+    const p = page.value
+    if (comparing.value || p === null || next.value !== null || loading.value) return
+    const lastIndex = status.nodes.find((n) => n.id === p.node)?.raft?.lastIndex ?? 0
+    if (lastIndex <= p.lastIndex) return
+    if (filters.to !== null && p.lastIndex >= filters.to) return
+    void readPage(p.lastIndex + 1)
+  }
+
+  const unsubscribe = api.on('status', (status) => {
+    statusKnown = true
+    const shown = node.value
+    applyStatus(status)
+    // The node on screen was removed from the cluster: show the one that took its place.
+    if (shown !== null && node.value !== shown && page.value !== null) void reload()
+    else followTail(status)
+  })
+  onScopeDispose(unsubscribe)
+
+  return {
+    nodes,
+    node,
+    liveCommit,
+    liveApplied,
+    filters,
+    entries,
+    page,
+    next,
+    loading,
+    error,
+    selectedIndex,
+    selectedEntry,
+    loadNodes,
+    reload,
+    loadMore,
+    selectNode,
+    isCommitted,
+    isApplied,
+    resetFilters,
+    showKey,
+    comparing,
+    compare,
+    compareRows,
+    compareNext,
+    divergent,
+    loadCompare,
+    loadMoreCompare,
+    setComparing,
+    exported,
+    exporting,
+    exportLog,
+  }
+})
+
+function missingApi(): never {
+  throw new Error('The RaftLab API was not provided to the Vue app (see src/renderer/main.ts)')
+}

@@ -1,0 +1,293 @@
+// @vitest-environment happy-dom
+import { flushPromises, mount } from '@vue/test-utils'
+import type { VueWrapper } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { defineComponent, h } from 'vue'
+import { base64ToBytes } from '../../src/shared/api'
+import type { KeyListQuery, LogQuery } from '../../src/shared/api'
+import { apiKey } from '../../src/renderer/api'
+import { useKeysStore } from '../../src/renderer/stores/keys'
+import { useLogStore } from '../../src/renderer/stores/log'
+import { useUiStore } from '../../src/renderer/stores/ui'
+import { useShortcutListener } from '../../src/renderer/composables/useShortcuts'
+import KeysView from '../../src/renderer/views/KeysView.vue'
+import { createFakeApi } from './support/fakeapi'
+import type { FakeApi, FakeApiOptions } from './support/fakeapi'
+
+let wrapper: VueWrapper | null = null
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  vi.restoreAllMocks()
+})
+
+async function mountView(options: FakeApiOptions = {}): Promise<{ api: FakeApi; w: VueWrapper }> {
+  const api = createFakeApi(options)
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  // The app's one key listener is installed by App.vue; the shortcuts reach the view through it.
+  const Host = defineComponent({
+    setup() {
+      useShortcutListener()
+      return () => h(KeysView)
+    },
+  })
+  const w = mount(Host, {
+    global: { plugins: [pinia], provide: { [apiKey as symbol]: api } },
+    attachTo: document.body,
+  })
+  wrapper = w
+  await flushPromises()
+  return { api, w }
+}
+
+const text = (b64: string | undefined): string => new TextDecoder().decode(base64ToBytes(b64 ?? ''))
+const byId = (w: VueWrapper, id: string) => w.get(`[data-testid="${id}"]`)
+
+describe('KeysView', () => {
+  it('lists the keys and shows the selected key in the viewer, editor and metadata', async () => {
+    const { w } = await mountView({
+      keys: { '/app/config': '{"replicas":3}', '/app/name': 'demo' },
+    })
+    expect(byId(w, 'key-count').text()).toContain('2 keys')
+    await byId(w, 'key-row-/app/config').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/app/config')
+    expect(byId(w, 'value-kind').text()).toBe('json')
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe(
+      '{"replicas":3}',
+    )
+    expect(byId(w, 'key-version').text()).toBe('1')
+    expect(byId(w, 'key-history').findAll('li')).toHaveLength(1)
+  })
+
+  it('refuses a stale edit, shows that the key changed, and reloads on request', async () => {
+    const { api, w } = await mountView({ keys: { '/cfg': 'v1' } })
+    await byId(w, 'key-row-/cfg').trigger('click')
+    await flushPromises()
+    const loadedAt = (await api.getKey('/cfg')).kv?.modRevision
+
+    // Another client writes while the user edits.
+    await api.putKey({ key: '/cfg', value: 'theirs' })
+    await byId(w, 'key-editor-value').setValue('mine')
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+
+    const put = api.callsOf('putKey').at(-1)?.[0] as { value: string; expectModRevision: number }
+    expect(put).toMatchObject({ value: 'mine', expectModRevision: loadedAt })
+    expect(text((await api.getKey('/cfg')).kv?.value)).toBe('theirs')
+    const banner = byId(w, 'stale-banner')
+    expect(banner.text()).toContain('The key changed')
+    expect(banner.text()).toContain('theirs')
+    // The user's edit is still there until they choose.
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('mine')
+
+    await byId(w, 'key-reload').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="stale-banner"]').exists()).toBe(false)
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('theirs')
+
+    await byId(w, 'key-editor-value').setValue('mine again')
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="stale-banner"]').exists()).toBe(false)
+    expect(text((await api.getKey('/cfg')).kv?.value)).toBe('mine again')
+  })
+
+  it('saves with Ctrl+S, asks before Delete deletes, and deletes on confirmation', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1', '/b': '2' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('11')
+    await byId(w, 'key-editor-value').trigger('keydown', { key: 's', ctrlKey: true })
+    await flushPromises()
+    expect(text((await api.getKey('/a')).kv?.value)).toBe('11')
+
+    await byId(w, 'key-list').trigger('keydown', { key: 'Delete' })
+    expect(api.callsOf('deleteKey')).toHaveLength(0)
+    await byId(w, 'key-delete-confirm').trigger('click')
+    await flushPromises()
+    expect((await api.getKey('/a')).kv).toBeNull()
+    const del = api.callsOf('deleteKey')[0]?.[0] as { expectModRevision?: number }
+    expect(del.expectModRevision).toBeGreaterThan(0)
+    expect(w.find('[data-testid="key-row-/a"]').exists()).toBe(false)
+  })
+
+  it('moves the selection with the arrow keys', async () => {
+    const { w } = await mountView({ keys: { '/a': '1', '/b': '2', '/c': '3' } })
+    const list = byId(w, 'key-list')
+    await list.trigger('keydown', { key: 'ArrowDown' })
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/a')
+    await list.trigger('keydown', { key: 'ArrowDown' })
+    await list.trigger('keydown', { key: 'ArrowDown' })
+    await list.trigger('keydown', { key: 'ArrowDown' })
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/c')
+    await list.trigger('keydown', { key: 'ArrowUp' })
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/b')
+    expect(byId(w, 'key-row-/b').classes()).toContain('selected')
+  })
+
+  it('opens a binary value as hex, saves edited bytes as base64, and refuses it as text', async () => {
+    const { api, w } = await mountView({ keys: {} })
+    await api.putKey({ key: '/bin', value: 'AAH/', base64: true })
+    await useKeysStore().search('')
+    await flushPromises()
+    await byId(w, 'key-row-/bin').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'value-kind').text()).toBe('binary')
+    const value = () => (byId(w, 'key-editor-value').element as HTMLTextAreaElement).value
+    expect(value()).toBe('00 01 ff')
+    expect((byId(w, 'key-encoding-hex').element as HTMLInputElement).checked).toBe(true)
+
+    await byId(w, 'key-encoding-text').setValue(true)
+    expect(byId(w, 'key-error').text()).toMatch(/not UTF-8 text/)
+    expect(value()).toBe('00 01 ff')
+    expect((byId(w, 'key-encoding-text').element as HTMLInputElement).checked).toBe(false)
+
+    await byId(w, 'key-editor-value').setValue('00 01 fe 7f')
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(true)
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+    const put = api.callsOf('putKey').at(-1)?.[0]
+    expect(put).toMatchObject({ key: '/bin', value: 'AAH+fw==', base64: true })
+    expect([...base64ToBytes((await api.getKey('/bin')).kv?.value ?? '')]).toEqual([
+      0, 1, 0xfe, 0x7f,
+    ])
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(false)
+  })
+
+  it('creates a key through the new-key form', async () => {
+    const { api, w } = await mountView({ keys: {} })
+    expect(byId(w, 'keys-empty').text()).toBe('No keys.')
+    await byId(w, 'key-new').trigger('click')
+    await byId(w, 'key-editor-key').setValue('/made/here')
+    await byId(w, 'key-editor-value').setValue('hello')
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+    expect(text((await api.getKey('/made/here')).kv?.value)).toBe('hello')
+    expect(byId(w, 'key-editor-title').text()).toBe('/made/here')
+    expect(w.find('[data-testid="key-row-/made/here"]').exists()).toBe(true)
+  })
+
+  it('shows a key another client writes, live', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } })
+    await api.putKey({ key: '/live', value: 'x' })
+    useKeysStore().flushChanges()
+    await flushPromises()
+    expect(w.find('[data-testid="key-row-/live"]').exists()).toBe(true)
+    expect(byId(w, 'key-count').text()).toContain('2 keys')
+  })
+
+  it('searches the server by prefix on Enter', async () => {
+    const { api, w } = await mountView({ keys: { '/a/1': 'x', '/b/1': 'y', '/b/2': 'z' } })
+    await byId(w, 'key-search').setValue('/b/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    const last = api.callsOf('listKeys').at(-1)?.[0] as KeyListQuery
+    expect(last.prefix).toBe('/b/')
+    expect(w.find('[data-testid="key-row-/a/1"]').exists()).toBe(false)
+    expect(w.find('[data-testid="key-row-/b/2"]').exists()).toBe(true)
+  })
+
+  it('shows the keys as a tree by a configurable separator', async () => {
+    const { w } = await mountView({ keys: { 'svc.web.port': '80', 'svc.db.port': '5432' } })
+    await byId(w, 'key-mode-tree').trigger('click')
+    await byId(w, 'key-separator').setValue('.')
+    await flushPromises()
+    await byId(w, 'key-folder-svc.').trigger('click')
+    await byId(w, 'key-folder-svc.web.').trigger('click')
+    await byId(w, 'key-row-svc.web.port').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('svc.web.port')
+    expect(w.find('[data-testid="key-row-svc.db.port"]').exists()).toBe(false)
+  })
+
+  it('jumps to the Log view filtered on the key', async () => {
+    const { api, w } = await mountView({ keys: { '/jump': 'here', '/other': 'x' } })
+    await byId(w, 'key-row-/jump').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-show-in-log').trigger('click')
+    await flushPromises()
+    expect(useUiStore().view).toBe('log')
+    const log = useLogStore()
+    expect(log.filters.key).toBe('/jump')
+    const q = api.callsOf('readLog').at(-1)?.[0] as LogQuery
+    expect(q.key).toBe('/jump')
+    expect(log.entries.map((e) => e.summary)).toEqual(['put /jump = here'])
+  })
+
+  it('exports the keys under the prefix as a JSON download', async () => {
+    const { w } = await mountView({ keys: { '/a/1': 'one', '/b': 'two' } })
+    const blobs: Blob[] = []
+    vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => {
+      blobs.push(b as Blob)
+      return 'blob:keys'
+    })
+    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {})
+    const clicked: string[] = []
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (
+      this: HTMLAnchorElement,
+    ) {
+      clicked.push(this.download)
+    })
+    await byId(w, 'key-search').setValue('/a/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    await byId(w, 'key-export').trigger('click')
+    await flushPromises()
+    expect(clicked).toEqual(['raftlab-keys-a.json'])
+    expect(JSON.parse(await blobs[0]!.text())).toEqual({ keys: [{ key: '/a/1', value: 'one' }] })
+    expect(byId(w, 'keys-message').text()).toBe('Exported 1 keys.')
+  })
+
+  it('imports a JSON file picked in the file input', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } })
+    const file = new File(
+      [JSON.stringify({ keys: [{ key: '/imported', value: 'yes' }] })],
+      'dump.json',
+      {
+        type: 'application/json',
+      },
+    )
+    const input = byId(w, 'key-import-file')
+    Object.defineProperty(input.element, 'files', { value: [file] })
+    await input.trigger('change')
+    await expect.poll(() => api.callsOf('importKeys').length).toBe(1)
+    await flushPromises()
+    expect(text((await api.getKey('/imported')).kv?.value)).toBe('yes')
+    expect(byId(w, 'keys-message').text()).toBe('Imported 1 keys from dump.json.')
+    expect(w.find('[data-testid="key-row-/imported"]').exists()).toBe(true)
+  })
+
+  it('deletes every key under the searched prefix after a confirmation', async () => {
+    const { api, w } = await mountView({ keys: { '/tmp/1': 'x', '/tmp/2': 'y', '/keep': 'z' } })
+    await byId(w, 'key-search').setValue('/tmp/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    await byId(w, 'key-delete-prefix').trigger('click')
+    expect(byId(w, 'key-delete-prefix-confirm').text()).toBe('Delete 2')
+    expect(api.callsOf('deleteKey')).toHaveLength(0)
+    await byId(w, 'key-delete-prefix-confirm').trigger('click')
+    await flushPromises()
+    expect(api.callsOf('deleteKey')[0]?.[0]).toEqual({ key: '/tmp/', prefix: true })
+    expect((await api.listKeys({})).keys.map((k) => k.key)).toEqual(['/keep'])
+    expect(byId(w, 'keys-empty').text()).toBe('No keys under /tmp/.')
+  })
+
+  it('shows a failed call as a readable message instead of an empty list', async () => {
+    const api = createFakeApi({ keys: { '/a': '1' } })
+    api.failNext('listKeys', 'etcdserver: request timed out')
+    const pinia = createPinia()
+    setActivePinia(pinia)
+    const w = mount(KeysView, {
+      global: { plugins: [pinia], provide: { [apiKey as symbol]: api } },
+    })
+    wrapper = w
+    await flushPromises()
+    expect(byId(w, 'keys-error').text()).toBe('Could not list keys: etcdserver: request timed out')
+  })
+})

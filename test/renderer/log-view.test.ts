@@ -1,0 +1,147 @@
+// @vitest-environment happy-dom
+import { flushPromises, mount } from '@vue/test-utils'
+import type { VueWrapper } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { LogQuery } from '../../src/shared/api'
+import { apiKey } from '../../src/renderer/api'
+import LogView from '../../src/renderer/views/LogView.vue'
+import { createFakeApi } from './support/fakeapi'
+import type { FakeApi, FakeApiOptions } from './support/fakeapi'
+
+let wrapper: VueWrapper | null = null
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+})
+
+async function mountView(
+  options: FakeApiOptions = {},
+  prepare: (api: FakeApi) => void = () => {},
+): Promise<{ api: FakeApi; w: VueWrapper }> {
+  const api = createFakeApi(options)
+  prepare(api)
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  const w = mount(LogView, {
+    global: { plugins: [pinia], provide: { [apiKey as symbol]: api } },
+    attachTo: document.body,
+  })
+  wrapper = w
+  await flushPromises()
+  return { api, w }
+}
+
+const byId = (w: VueWrapper, id: string) => w.get(`[data-testid="${id}"]`)
+const rowIds = (w: VueWrapper): string[] =>
+  w.findAll('[data-testid^="log-row-"]').map((r) => r.attributes('data-testid') ?? '')
+
+describe('LogView', () => {
+  it('shows the leader’s log with committed and applied marks, and an entry’s command', async () => {
+    const { api, w } = await mountView({ keys: { '/a': 'one' } })
+    const select = byId(w, 'log-node-select').element as HTMLSelectElement
+    expect(select.value).toBe(String(api.state.leader))
+    expect([...select.options].map((o) => o.value)).toEqual(['1', '2', '3'])
+    const rows = rowIds(w)
+    expect(rows.length).toBeGreaterThan(1)
+    const put = w.findAll('[data-testid^="log-row-"]').find((r) => r.text().includes('put /a'))
+    expect(put?.attributes('data-committed')).toBe('true')
+    expect(put?.attributes('data-applied')).toBe('true')
+    expect(byId(w, 'log-source').text()).toBe('live')
+
+    await put?.trigger('click')
+    const detail = byId(w, 'log-entry-detail')
+    expect(detail.text()).toContain('committed, applied')
+    expect(byId(w, 'log-entry-keys').text()).toBe('/a')
+    expect(JSON.parse(byId(w, 'log-entry-command').text())).toMatchObject({ op: 'put', key: '/a' })
+    expect(detail.get('[data-testid=value-viewer]').text()).toContain('one')
+  })
+
+  it('marks an entry the node has not committed', async () => {
+    const { w } = await mountView({}, (api) =>
+      api.appendToNode(2, { term: 1, summary: 'only on node 2' }),
+    )
+    await byId(w, 'log-node-select').setValue('2')
+    await flushPromises()
+    const last = w.findAll('[data-testid^="log-row-"]').at(-1)
+    expect(last?.text()).toContain('only on node 2')
+    expect(last?.attributes('data-committed')).toBe('false')
+    expect(last?.classes()).toContain('uncommitted')
+  })
+
+  it('keeps reading when a filtered page comes back empty with more log to scan', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } }, (api) => {
+      // The host stops scanning a long log after a while and says where to go on.
+      const readLog = api.readLog.bind(api)
+      let first = true
+      api.readLog = async (q) => {
+        if (!first) return readLog(q)
+        first = false
+        const page = await readLog({ ...q, to: 1 })
+        return { ...page, entries: [], next: 2 }
+      }
+    })
+    await flushPromises()
+    const froms = api.callsOf('readLog').map((a) => (a[0] as LogQuery).from)
+    expect(froms).toEqual([undefined, 2])
+    expect(rowIds(w)).toContain('log-row-2')
+    expect(w.find('[data-testid=log-empty]').exists()).toBe(false)
+  })
+
+  it('shows the snapshot boundary where a node compacted its log', async () => {
+    const { w } = await mountView({ keys: { '/a': '1', '/b': '2', '/c': '3' } }, (api) =>
+      api.compactNodeLog(2, 3),
+    )
+    await byId(w, 'log-node-select').setValue('2')
+    await flushPromises()
+    expect(byId(w, 'log-snapshot-boundary').text()).toContain('Entries 1–3 are compacted')
+    expect(rowIds(w)[0]).toBe('log-row-4')
+  })
+
+  it('filters by key from the filter form, and refuses a bad term with a message', async () => {
+    const { api, w } = await mountView({ keys: { '/a/1': 'x', '/b': 'y' } })
+    await byId(w, 'log-key-filter').setValue('/a/')
+    await byId(w, 'log-key-prefix').setValue(true)
+    await byId(w, 'log-filters').trigger('submit')
+    await flushPromises()
+    const q = api.callsOf('readLog').at(-1)?.[0] as LogQuery
+    expect(q).toMatchObject({ key: '/a/', prefix: true })
+    expect(w.findAll('[data-testid^="log-row-"]').map((r) => r.text())).toHaveLength(1)
+
+    const calls = api.callsOf('readLog').length
+    await byId(w, 'log-term-filter').setValue('two')
+    await byId(w, 'log-filters').trigger('submit')
+    expect(byId(w, 'log-filter-error').text()).toMatch(/term filter must be a whole number/)
+    expect(api.callsOf('readLog')).toHaveLength(calls)
+  })
+
+  it('compares all nodes side by side and highlights the divergent rows', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } }, (api) => {
+      api.appendToNode(2, { term: 5, summary: 'written by an old leader' })
+      api.appendToNode(3, { term: 6, summary: 'written by another' })
+    })
+    await byId(w, 'log-compare').setValue(true)
+    await flushPromises()
+    const rows = w.findAll('[data-testid^="log-compare-row-"]')
+    const divergent = rows.filter((r) => r.attributes('data-diverges') === 'true')
+    expect(divergent).toHaveLength(1)
+    expect(divergent[0]?.classes()).toContain('diverges')
+    expect(divergent[0]?.text()).toContain('written by an old leader')
+    expect(rows.filter((r) => r.classes('diverges'))).toHaveLength(1)
+    expect(byId(w, 'log-compare-summary').text()).toContain('1 index diverges')
+    // Each node's commit index is marked in its own column.
+    const commit = api.state.nodes.find((n) => n.id === 1)?.raft?.commit ?? 0
+    expect(byId(w, 'log-compare-node-1').text()).toContain(`commit ${commit}`)
+    expect(byId(w, `log-compare-row-${commit}`).findAll('.commit-mark')).toHaveLength(3)
+  })
+
+  it('exports the node’s log and shows where it went', async () => {
+    const { api, w } = await mountView()
+    await byId(w, 'log-export-ndjson').trigger('click')
+    await flushPromises()
+    expect(api.callsOf('exportNodeLog')).toHaveLength(1)
+    expect(byId(w, 'log-export-path').text()).toContain(
+      `/tmp/raftlab-fake/exports/node-${api.state.leader}-log.ndjson`,
+    )
+  })
+})
