@@ -3,7 +3,7 @@
 // reports it sends, its exit turned into an event with the last lines it wrote.
 
 import { fork, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ControlRequest, NodeReport, RequestEnvelope } from '../node/control'
@@ -41,7 +41,11 @@ export class NodeProcess {
   onExit: (e: NodeExit) => void = () => {}
   private exited: Promise<NodeExit> | undefined
 
-  constructor(readonly launch: NodeLaunch) {}
+  /** Where this run's output starts in node.log and process.log: the tail shows this run only. */
+  private runStart = { nodeLog: 0, processLog: 0 }
+
+  /** Replaced by the manager when timing or membership change; used at the next start. */
+  constructor(public launch: NodeLaunch) {}
 
   get pid(): number | undefined {
     return this.child?.pid
@@ -55,6 +59,15 @@ export class NodeProcess {
 
   get outputFile(): string {
     return join(this.launch.dataDir, 'process.log')
+  }
+
+  get logFile(): string {
+    return join(this.launch.dataDir, 'node.log')
+  }
+
+  /** Resolves with the current run's exit; undefined when no process was started. */
+  get exit(): Promise<NodeExit> | undefined {
+    return this.exited
   }
 
   private starting: Promise<void> | undefined
@@ -76,6 +89,7 @@ export class NodeProcess {
     await mkdir(this.launch.dataDir, { recursive: true })
     const configPath = join(this.launch.dataDir, 'node.json')
     await writeFile(configPath, JSON.stringify(this.launch.config, null, 2) + '\n')
+    this.runStart = { nodeLog: sizeOf(this.logFile), processLog: sizeOf(this.outputFile) }
     const out = openSync(this.outputFile, 'a')
     const child = fork(this.launch.entry, ['--config', configPath], {
       stdio: ['ignore', out, out, 'ipc'],
@@ -210,12 +224,45 @@ export class NodeProcess {
     if (this.running) this.child?.kill(sig)
   }
 
-  /** The last lines the process wrote (its stderr says why it died). */
+  /**
+   * The last lines this run wrote: its structured log, then its stderr (a crash's stack trace
+   * lands there, after the last log record).
+   */
   tail(n: number): string[] {
-    try {
-      return readFileSync(this.outputFile, 'utf8').trimEnd().split('\n').slice(-n)
-    } catch {
-      return []
-    }
+    const lines = [
+      ...tailLines(this.logFile, this.runStart.nodeLog, n),
+      ...tailLines(this.outputFile, this.runStart.processLog, n),
+    ]
+    return lines.slice(-n)
+  }
+}
+
+function sizeOf(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0
+}
+
+/** The last n lines of a file after byte `from`, reading at most its last 64 KiB. */
+function tailLines(path: string, from: number, n: number): string[] {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return []
+  }
+  try {
+    const size = sizeOf(path)
+    const start = Math.max(from, size - 65_536)
+    if (size <= start) return []
+    const buf = Buffer.alloc(size - start)
+    readSync(fd, buf, 0, buf.length, start)
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+    // A window that starts mid-line cuts its first line: drop it.
+    if (start > from) lines.shift()
+    return lines.slice(-n)
+  } finally {
+    closeSync(fd)
   }
 }

@@ -5,7 +5,7 @@
 import { createServer } from 'node:net'
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
 
@@ -16,6 +16,8 @@ export interface NodeSpec {
   readonly client: string
   /** A node added after the cluster was founded starts empty and waits to be added. */
   readonly join: boolean
+  /** Removed from the membership: kept for its data and its log, never started again. */
+  readonly removed?: boolean
 }
 
 export interface ClusterFile {
@@ -24,6 +26,15 @@ export interface ClusterFile {
   readonly nodes: readonly NodeSpec[]
   readonly timing: Timing
   readonly snapshotCount: number
+  /** Multiplies tickMs in what the nodes are told (1 when absent). */
+  readonly slowMotion?: number
+  /** The nodes that were running when the manager last changed them: reopening restarts them. */
+  readonly running?: readonly number[]
+}
+
+/** The timing the nodes run with: tickMs stretched by the slow-motion factor. */
+export function effectiveTiming(c: ClusterFile): Timing {
+  return { ...c.timing, tickMs: Math.max(1, Math.round(c.timing.tickMs * (c.slowMotion ?? 1))) }
 }
 
 export const DEFAULT_WORKSPACE = join(homedir(), '.raftlab')
@@ -99,6 +110,7 @@ export interface NewClusterOptions {
   readonly name?: string
   readonly timing?: Partial<Timing>
   readonly snapshotCount?: number
+  readonly slowMotion?: number
 }
 
 export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFile> {
@@ -122,6 +134,8 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
     nodes,
     timing: { ...DEFAULT_TIMING, ...opts.timing },
     snapshotCount: opts.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT,
+    slowMotion: opts.slowMotion ?? 1,
+    running: [],
   }
 }
 
@@ -134,12 +148,32 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Workspaces this process holds: its own pid in a lock file does not make the lock stale. */
+const heldHere = new Set<string>()
+
 /**
  * Takes the workspace lock: a file holding the owner's pid, created exclusively. A lock whose
  * owner is no longer running is stale and taken over, so a crashed manager never locks a
  * workspace for good.
  */
 export async function lockWorkspace(workspace: string): Promise<() => Promise<void>> {
+  const key = resolve(workspace)
+  if (heldHere.has(key)) {
+    throw new Error(
+      `workspace ${workspace} is in use by another RaftLab manager in this process (pid ${process.pid}); close it first`,
+    )
+  }
+  // Reserved before the first await, so two opens in one process cannot both pass.
+  heldHere.add(key)
+  try {
+    return await takeLockFile(workspace, key)
+  } catch (e) {
+    heldHere.delete(key)
+    throw e
+  }
+}
+
+async function takeLockFile(workspace: string, key: string): Promise<() => Promise<void>> {
   await mkdir(workspace, { recursive: true })
   const path = join(workspace, 'manager.lock')
   // The pid is written to a file of our own and linked into place, so the lock never exists
@@ -151,6 +185,7 @@ export async function lockWorkspace(workspace: string): Promise<() => Promise<vo
       try {
         await link(mine, path)
         return async () => {
+          heldHere.delete(key)
           await unlink(path).catch(() => {})
         }
       } catch (e) {

@@ -4,7 +4,7 @@
 // stop. Without a channel (a node started by hand) nothing here runs.
 
 import type { Entry } from '../raft'
-import type { Timing } from './config'
+import type { MemberAddress, Timing } from './config'
 import type { NodeEvent, NodeState, RaftNode } from './raftnode'
 import type { FaultRules } from './transport/transport'
 
@@ -14,6 +14,8 @@ export type ControlRequest =
   | { readonly method: 'readLog'; readonly lo: number; readonly hi: number }
   | { readonly method: 'setFaults'; readonly rules: FaultRules }
   | { readonly method: 'setTiming'; readonly timing: Timing }
+  | { readonly method: 'setSnapshotCount'; readonly snapshotCount: number }
+  | { readonly method: 'learnMemberAddresses'; readonly members: readonly MemberAddress[] }
   | { readonly method: 'transferLeadership'; readonly to: number }
   | { readonly method: 'stop' }
 
@@ -73,6 +75,12 @@ async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
       return null
     case 'setTiming':
       node.setTiming(r.timing)
+      return null
+    case 'learnMemberAddresses':
+      node.learnMemberAddresses(r.members)
+      return null
+    case 'setSnapshotCount':
+      node.setSnapshotCount(r.snapshotCount)
       return null
     case 'transferLeadership':
       node.transferLeadership(r.to)

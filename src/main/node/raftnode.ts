@@ -177,6 +177,8 @@ export class RaftNode implements EtcdBackend {
   private snapshotIndex: number
   private snapshotting = false
   private timing: Timing
+  /** Starts as the configured count; the manager may change it on a running node. */
+  private snapshotCount: number
   /** The hard state last written, and the newest one the core handed out. */
   private savedHard: HardState
   private latestHard: HardState
@@ -197,6 +199,7 @@ export class RaftNode implements EtcdBackend {
       electionTicks: cfg.electionTicks,
       heartbeatTicks: cfg.heartbeatTicks,
     }
+    this.snapshotCount = cfg.snapshotCount
     this.clusterId = clusterIdOf(cfg.clusterName)
     for (const m of cfg.initialCluster) this.book.set(m.id, m)
     const snap = storage.mem.snapshot()
@@ -475,11 +478,7 @@ export class RaftNode implements EtcdBackend {
    */
   private maybeSnapshot(): void {
     const applied = this.store.appliedIndex
-    if (
-      this.stopped ||
-      this.snapshotting ||
-      applied - this.snapshotIndex < this.cfg.snapshotCount
-    ) {
+    if (this.stopped || this.snapshotting || applied - this.snapshotIndex < this.snapshotCount) {
       return
     }
     this.snapshotting = true
@@ -525,7 +524,10 @@ export class RaftNode implements EtcdBackend {
   private peerAddresses(): Map<number, string> {
     const cs = this.raw.raft.confState()
     const peers = new Map<number, string>()
-    for (const id of [...cs.voters, ...cs.learners]) {
+    // A joining node knows no configuration until the leader's entries or snapshot arrive,
+    // yet must answer the leader first: it may talk to every address it was given.
+    const ids = cs.voters.length > 0 ? [...cs.voters, ...cs.learners] : [...this.book.keys()]
+    for (const id of ids) {
       const addr = this.book.get(id)?.peer
       if (id !== this.cfg.id && addr) peers.set(id, addr)
     }
@@ -581,6 +583,33 @@ export class RaftNode implements EtcdBackend {
     this.timing = t
     this.startTicking()
     this.log('info', 'timing changed', { ...t })
+  }
+
+  /**
+   * Addresses from the manager, which knows every member's client address: MemberAdd carries
+   * only peer URLs, so without this no node could forward a write to a member added later.
+   * Fills gaps only; what the log says about a member stands.
+   */
+  learnMemberAddresses(members: readonly MemberAddress[]): void {
+    for (const m of members) {
+      const known = this.book.get(m.id)
+      this.book.set(m.id, {
+        id: m.id,
+        name: known?.name || m.name,
+        peer: known?.peer || m.peer,
+        client: known?.client || m.client,
+      })
+    }
+    this.transport.setPeers(this.peerAddresses())
+  }
+
+  setSnapshotCount(n: number): void {
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new Error(`snapshotCount must be a positive integer, got ${n}`)
+    }
+    this.snapshotCount = n
+    this.log('info', 'snapshot threshold changed', { snapshotCount: n })
+    this.scheduleReady()
   }
 
   async readLog(lo: number, hi: number): Promise<Entry[]> {

@@ -1,0 +1,159 @@
+// Supervision on real node processes: stop, kill, restart and crashes become views and events
+// with the exit and the node's last lines; the workspace lock refuses a second manager, in this
+// process or another, and a manager killed with SIGKILL leaves no node behind and no stuck lock.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ClusterService } from '../../src/main/cluster/service'
+import { readClusterFile } from '../../src/main/cluster/workspace'
+import {
+  CLI_ENTRY,
+  eventually,
+  NODE_ENTRY,
+  removeWorkspace,
+  tempWorkspace,
+  TEST_TIMING,
+} from '../support/cluster'
+
+const services: ClusterService[] = []
+const children: ChildProcess[] = []
+const strayPids: number[] = []
+const workspaces: string[] = []
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const s of services.splice(0)) await s.close()
+  for (const pid of strayPids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL')
+  for (const w of workspaces.splice(0)) await removeWorkspace(w)
+}, 60_000)
+
+async function workspace(): Promise<string> {
+  const w = await tempWorkspace()
+  workspaces.push(w)
+  return w
+}
+
+async function open(w: string): Promise<ClusterService> {
+  const s = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
+  services.push(s)
+  return s
+}
+
+describe('supervision', { timeout: 120_000 }, () => {
+  it('stops, kills, restarts, and reports a crash with its exit and last lines', async () => {
+    const s = await open(await workspace())
+    const st = await s.createCluster({ nodes: 3, timing: TEST_TIMING })
+    expect(st.nodes.map((n) => n.process)).toEqual(['running', 'running', 'running'])
+    expect(st.nodes.every((n) => n.pid !== null && n.member === 'voter')).toBe(true)
+
+    const stopped = await s.stopNode(1)
+    expect(stopped).toMatchObject({ process: 'stopped', pid: null, lastExit: { code: 0 } })
+    expect(stopped.lastExit?.lastLines.some((l) => l.includes('node stopped'))).toBe(true)
+
+    const started = await s.startNode(1)
+    expect(started.process).toBe('running')
+    expect(started.lastExit).toBeNull()
+
+    const killed = await s.killNode(2)
+    expect(killed).toMatchObject({ process: 'stopped', lastExit: { signal: 'SIGKILL' } })
+
+    const restarted = await s.restartNode(3)
+    expect(restarted.process).toBe('running')
+    expect(restarted.pid).not.toBe(st.nodes[2]?.pid)
+
+    // A crash the manager did not ask for.
+    const pid = restarted.pid ?? 0
+    process.kill(pid, 'SIGKILL')
+    const crash = await eventually(async () => {
+      const e = (await s.events({ node: 3, kinds: ['nodeExited'] })).at(-1)
+      if (e?.data.cause !== 'self') throw new Error('no crash event yet')
+      return e
+    })
+    expect(crash.message).toMatch(/node 3 exited on its own/)
+    expect(crash.data).toMatchObject({ signal: 'SIGKILL', code: null })
+    expect((crash.data.lastLines as string[]).length).toBeGreaterThan(0)
+
+    await expect(s.stopNode(8)).rejects.toThrow(/node 8 is not part of this cluster/)
+    await expect(s.pauseNode(2)).rejects.toThrow(/node 2 is not running/)
+    // Arguments are checked in process too, with the method and the field named.
+    await expect(s.startNode(0)).rejects.toThrow(/raftlab\.startNode: argument 0/)
+    await expect((s.killNode as (...a: unknown[]) => Promise<unknown>)('2')).rejects.toThrow(
+      /raftlab\.killNode/,
+    )
+  })
+})
+
+describe('the workspace lock', { timeout: 120_000 }, () => {
+  it('refuses a second manager in the same process until the first closes', async () => {
+    const w = await workspace()
+    const first = await open(w)
+    await expect(open(w)).rejects.toThrow(/in use by another RaftLab manager/)
+    await first.close()
+    services.splice(services.indexOf(first), 1)
+    const again = await open(w)
+    expect((await again.status()).exists).toBe(false)
+  })
+
+  it('takes over a lock whose owner is dead', async () => {
+    const w = await workspace()
+    const dead = spawn(process.execPath, ['-e', '0'])
+    const pid = dead.pid ?? 0
+    await new Promise((r) => dead.once('exit', r))
+    await writeFile(join(w, 'manager.lock'), String(pid))
+    const s = await open(w)
+    expect((await s.status()).workspace).toBe(w)
+  })
+
+  it('a manager killed with SIGKILL leaves no node running; the next one restarts them', async () => {
+    const w = await workspace()
+    const cli = spawn(
+      process.execPath,
+      [CLI_ENTRY, 'up', '--workspace', w, '--json', '--nodes', '3'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    children.push(cli)
+    let stderr = ''
+    cli.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+    const line = await new Promise<string>((resolve, reject) => {
+      const rl = createInterface({ input: cli.stdout as NodeJS.ReadableStream })
+      rl.once('line', resolve)
+      cli.once('exit', (code) => reject(new Error(`raftlab up exited (${code}): ${stderr}`)))
+    })
+    const up = JSON.parse(line) as { nodes: { id: number; pid: number }[] }
+    const pids = up.nodes.map((n) => n.pid)
+    strayPids.push(...pids)
+    expect(pids).toHaveLength(3)
+    expect(pids.every(alive)).toBe(true)
+
+    // While it runs, the workspace is its own.
+    await expect(open(w)).rejects.toThrow(
+      new RegExp(`in use by another RaftLab manager \\(pid ${cli.pid}\\)`),
+    )
+
+    cli.kill('SIGKILL')
+    await eventually(async () => {
+      expect(pids.filter(alive)).toEqual([])
+    }, 15_000)
+
+    // The dead manager's lock is taken over, and the nodes that ran come back.
+    const s = await open(w)
+    const st = await s.status()
+    expect(st.nodes.map((n) => n.process)).toEqual(['running', 'running', 'running'])
+    expect((await readClusterFile(w))?.running).toEqual([1, 2, 3])
+    await eventually(async () => {
+      expect((await s.status()).leader).not.toBeNull()
+    }, 15_000)
+  })
+})
