@@ -1,131 +1,84 @@
 #!/usr/bin/env node
-// The `raftlab` command. `raftlab up` runs a cluster of real node processes in the foreground.
+// The `raftlab` command: finds the command, parses its arguments and turns the outcome into an
+// exit code (0 ok, 1 the operation failed, 2 wrong usage).
 
-import { resolve } from 'node:path'
-import { ClusterManager } from '../cluster/manager'
-import { DEFAULT_WORKSPACE } from '../cluster/workspace'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgv, UsageError } from './args'
+import { findCommand } from './commands/index'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command } from './commands/types'
+import { workspaceOf } from './connect'
+import { commandHelp, mainHelp } from './help'
 
-const HELP = `usage: raftlab <command> [options]
+// Resolved here, in the entry itself: shared code may be bundled into out/main/chunks/, where
+// its own import.meta.url would point one folder too deep.
+const programDir = dirname(fileURLToPath(import.meta.url))
 
-commands:
-  up [--nodes N] [--workspace DIR] [--base-port P] [--json]
-      start a cluster (a new one: N nodes, default 3; an existing workspace: its nodes)
-      in the foreground; Ctrl-C stops every node cleanly.
-
-options:
-  --workspace DIR   where cluster.json and the nodes' data live (default ~/.raftlab)
-  --base-port P     client port of node 1; node i uses P+2(i-1) (client) and P+2(i-1)+1 (peer)
-  --json            print one JSON line with the nodes once a leader is elected
-`
-
-interface Args {
-  readonly command: string | undefined
-  readonly flags: Map<string, string | true>
+function fail(code: number, message: string, json: boolean): number {
+  process.stderr.write(`raftlab: ${message}\n`)
+  if (json) process.stdout.write(JSON.stringify({ error: message, exitCode: code }) + '\n')
+  return code
 }
 
-function parse(argv: readonly string[]): Args {
-  const flags = new Map<string, string | true>()
-  let command: string | undefined
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? ''
-    if (a.startsWith('--')) {
-      const next = argv[i + 1]
-      if (next !== undefined && !next.startsWith('--') && a !== '--json' && a !== '--help') {
-        flags.set(a.slice(2), next)
-        i++
-      } else {
-        flags.set(a.slice(2), true)
-      }
-    } else if (command === undefined) {
-      command = a
-    } else {
-      throw new Error(`unexpected argument "${a}"`)
-    }
+async function run(argv: readonly string[]): Promise<number> {
+  const name = argv[0]
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const about = argv[1] !== undefined ? findCommand(argv[1]) : undefined
+    process.stdout.write(about ? commandHelp(about) : mainHelp())
+    return name === undefined ? EXIT_USAGE : EXIT_OK
   }
-  return { command, flags }
-}
-
-function intFlag(flags: Map<string, string | true>, name: string): number | undefined {
-  const v = flags.get(name)
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (v === true || !Number.isInteger(n)) throw new Error(`--${name} needs a whole number`)
-  return n
-}
-
-async function up(flags: Map<string, string | true>): Promise<number> {
-  const json = flags.has('json')
-  const workspaceFlag = flags.get('workspace')
-  if (workspaceFlag === true) throw new Error('--workspace needs a directory')
-  const workspace = resolve(typeof workspaceFlag === 'string' ? workspaceFlag : DEFAULT_WORKSPACE)
-  const nodes = intFlag(flags, 'nodes') ?? 3
-  const basePort = intFlag(flags, 'base-port')
-  const manager = await ClusterManager.open(
-    { workspace },
-    { nodes, ...(basePort !== undefined ? { basePort } : {}) },
-  )
-  let stopping = false
-  const stop = (why: string): void => {
-    if (stopping) return
-    stopping = true
-    if (!json) process.stderr.write(`\n${why}: stopping every node...\n`)
-    void manager.close().finally(() => process.exit(0))
+  const json = argv.includes('--json')
+  const command: Command | undefined = findCommand(name)
+  if (!command) {
+    return fail(
+      EXIT_USAGE,
+      `unknown command "${name}"; \`raftlab --help\` lists the commands`,
+      json,
+    )
   }
-  process.on('SIGINT', () => stop('interrupted'))
-  process.on('SIGTERM', () => stop('terminated'))
-  manager.onExit = (e) => {
-    if (!stopping && !json) {
-      process.stderr.write(
-        `node ${e.id} exited (code ${e.code}, signal ${e.signal})\n${e.lastLines.slice(-5).join('\n')}\n`,
-      )
-    }
+  const rest = argv.slice(1)
+  if (command.ownArgs) {
+    return command.run({
+      command: name,
+      args: [],
+      flags: parseArgv([], {}, name).flags,
+      workspace: '',
+      json,
+      argv: rest,
+      programDir,
+    })
   }
   try {
-    await manager.startAll()
-    await manager.waitForLeader(15_000)
+    const { positionals, flags } = parseArgv(rest, command.flags, name)
+    if (flags.bool('help')) {
+      process.stdout.write(commandHelp(command))
+      return EXIT_OK
+    }
+    return await command.run({
+      command: name,
+      args: positionals,
+      flags,
+      workspace: workspaceOf(flags),
+      json: flags.bool('json'),
+      argv: rest,
+      programDir,
+    })
   } catch (e) {
-    await manager.close()
-    throw e
-  }
-  const info = manager.nodes()
-  if (json) {
-    process.stdout.write(
-      JSON.stringify({
-        workspace,
-        nodes: info.map((n) => ({ id: n.id, pid: n.pid, client: n.client, peer: n.peer })),
-      }) + '\n',
-    )
-  } else {
-    process.stdout.write(`RaftLab cluster "${manager.clusterFile.name}" in ${workspace}\n\n`)
-    process.stdout.write('  ID  PID      ROLE       CLIENT               PEER\n')
-    for (const n of info) {
-      process.stdout.write(
-        `  ${String(n.id).padEnd(3)} ${String(n.pid ?? '-').padEnd(8)} ${(n.state?.role ?? '-').padEnd(10)} ${n.client.padEnd(20)} ${n.peer}\n`,
+    if (e instanceof UsageError) {
+      return fail(
+        EXIT_USAGE,
+        `${e.message}\nusage: raftlab ${name} ${command.usage}\n(see raftlab ${name} --help)`,
+        json,
       )
     }
-    process.stdout.write(
-      `\ntry: etcdctl --endpoints=${info.map((n) => n.client).join(',')} put hello world\nCtrl-C stops the cluster.\n`,
-    )
-  }
-  return new Promise(() => {}) // runs until a signal
-}
-
-async function main(): Promise<void> {
-  const { command, flags } = parse(process.argv.slice(2))
-  if (!command || flags.has('help') || command === 'help') {
-    process.stdout.write(HELP)
-    process.exit(command || flags.has('help') ? 0 : 2)
-  }
-  switch (command) {
-    case 'up':
-      await up(flags)
-      break
-    default:
-      throw new Error(`unknown command "${command}"\n\n${HELP}`)
+    return fail(EXIT_FAILED, (e as Error).message, json)
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`raftlab: ${(e as Error).message}\n`)
-  process.exit(1)
-})
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`raftlab: ${(e as Error).stack ?? String(e)}\n`)
+    process.exit(EXIT_FAILED)
+  },
+)
