@@ -8,6 +8,7 @@ import type { Logger } from '../logger'
 import { wasForwarded, type LeaderClients } from './forward'
 import type { ServiceName } from './proto'
 import { etcdFailure, GrpcFailure, toStatus, unwrap } from './status'
+import { UNSAFE } from './unsafe'
 import { wireHeader, type WireHeader } from './wire'
 
 export interface ApiContext {
@@ -117,6 +118,13 @@ export async function write<C extends Command>(
   const proposal = encodeProposal(cmd)
   if (isEtcdError(proposal)) throw etcdFailure(proposal)
   return onLeader(ctx, service, method, call, async () => {
+    if (UNSAFE === 'ack-before-commit' && cmd.type === 'put') {
+      // Test-only (unsafe.ts): the answer leaves before the entry commits.
+      const pending = ctx.backend.propose(cmd)
+      const revision = ctx.backend.store.revision + 1
+      void pending.catch(() => {})
+      return toWire({ header: { revision } } as CommandResponse<C>)
+    }
     const response = unwrap(await ctx.backend.propose(cmd))
     return toWire(response as CommandResponse<C>)
   })

@@ -6,6 +6,7 @@ import type * as grpc from '@grpc/grpc-js'
 import { range, txn } from '../../kv'
 import { headerOf, unary, write, type ApiContext } from './context'
 import { check, unwrap } from './status'
+import { UNSAFE } from './unsafe'
 import {
   deleteRangeRequest,
   deleteRangeResponse,
@@ -33,11 +34,15 @@ interface WireCompactionRequest {
 export function kvService(ctx: ApiContext): grpc.UntypedServiceImplementation {
   const { backend } = ctx
   const hdr = headerOf(ctx)
+  // Test-only (unsafe.ts): whether this node ever led, for the stale-read mode.
+  let led = false
 
   return {
     Range: unary(ctx, 'Range', async (req: WireRangeRequest) => {
       const request = rangeRequest(req)
-      if (!request.serializable) check(await backend.readBarrier())
+      led ||= backend.isLeader()
+      const stale = UNSAFE === 'stale-read' && led
+      if (!request.serializable && !stale) check(await backend.readBarrier())
       return rangeResponse(unwrap(range(backend.store, request)), hdr)
     }),
 
