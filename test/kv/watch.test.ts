@@ -64,6 +64,24 @@ describe('watch history', () => {
     ])
   })
 
+  it('replays the changes of one txn in the order the txn made them, before and after compaction', () => {
+    const store = createStore()
+    put(store, { key: b('a'), value: b('0') }) // 2
+    const ops = [
+      { type: 'put' as const, key: b('z'), value: b('1') },
+      { type: 'deleteRange' as const, key: b('a') },
+      { type: 'put' as const, key: b('m'), value: b('1') },
+    ]
+    ok(txn(store, { compare: [], success: ops, failure: [] })) // 3
+    put(store, { key: b('z'), value: b('2') }) // 4
+    const expected = ['3 PUT z=1', '3 DELETE a= (was 0@2)', '3 PUT m=1', '4 PUT z=2 (was 1@3)']
+    const before = eventsSince(store, Uint8Array.of(0), Uint8Array.of(0), 3)
+    expect(!before.compacted && before.events.map(describeEvent)).toEqual(expected)
+    ok(compact(store, { revision: 2 }))
+    const after = eventsSince(store, Uint8Array.of(0), Uint8Array.of(0), 3)
+    expect(!after.compacted && after.events.map(describeEvent)).toEqual(expected)
+  })
+
   it('tells subscribers about each applied write once, with all of its events', () => {
     const store = createStore()
     const heard: string[] = []

@@ -65,10 +65,18 @@ export function writeInt(w: Writer, v: number, field: string): void {
 }
 
 export function writeBytes(w: Writer, bytes: Uint8Array): void {
-  writeUint(w, bytes.length, 'a length')
-  reserve(w, bytes.length)
-  w.buf.set(bytes, w.length)
-  w.length += bytes.length
+  const n = bytes.length
+  writeUint(w, n, 'a length')
+  reserve(w, n)
+  if (n > 64) {
+    w.buf.set(bytes, w.length)
+  } else {
+    // TypedArray#set costs more than the copy itself for a short key or value.
+    const buf = w.buf
+    let at = w.length
+    for (let i = 0; i < n; i++) buf[at++] = bytes[i] as number
+  }
+  w.length += n
 }
 
 export interface Reader {

@@ -87,13 +87,22 @@ export function checkCommand(cmd: Command): EtcdError | undefined {
 /**
  * A command checked and encoded for Propose, or the error to answer the client with. Like
  * etcd, the size limit applies to the encoded entry, not to the client's gRPC message.
+ *
+ * Remembered per command object: the API layer encodes a write to check its size before it
+ * decides where to send it, and the leader's propose encodes the same object again.
  */
 export function encodeProposal(cmd: Command): Uint8Array | EtcdError {
+  const known = encoded.get(cmd)
+  if (known !== undefined) return known
   const bad = checkCommand(cmd)
-  if (bad !== undefined) return bad
-  const data = encodeCommand(cmd)
-  return data.length > MAX_REQUEST_BYTES ? ErrRequestTooLarge : data
+  const data = bad === undefined ? encodeCommand(cmd) : undefined
+  const answer =
+    bad ?? (data !== undefined && data.length <= MAX_REQUEST_BYTES ? data : ErrRequestTooLarge)
+  encoded.set(cmd, answer)
+  return answer
 }
+
+const encoded = new WeakMap<Command, Uint8Array | EtcdError>()
 
 /**
  * Applies the command of the log entry at `index`. Returns its response, or the etcd error it

@@ -39,7 +39,9 @@ import {
   type Writer,
 } from './codec'
 import { crc32, crc32Update } from './crc32'
-import { liveKv, type KeyIndex } from './keyindex'
+import { changesSince, type Change } from './changes'
+import { isTombstone, liveKv, newKeyIndex } from './keyindex'
+import { retainBytes } from './slab'
 import {
   beginWrite,
   createStore,
@@ -57,13 +59,15 @@ const HEADER_BYTES = MAGIC.length + 1
 const CHECKSUM_BYTES = 4
 const EVENT_PUT = 0
 const EVENT_DELETE = 1
+const ALL_KEYS = keyRange(EMPTY_BYTES, Uint8Array.of(0))
 
 function sortedLeases(store: Store): Lease[] {
   return [...store.leases.values()].sort((a, b) => a.id - b.id)
 }
 
 export function encodeSnapshot(store: Store): Uint8Array {
-  const w = createWriter(1 << 16)
+  // Sized from the data up front, so 10 MB of state is not copied over and over as it grows.
+  const w = createWriter(estimateSize(store))
   for (const b of MAGIC) writeU8(w, b)
   writeU8(w, SNAPSHOT_FORMAT_VERSION)
   writeUint(w, store.revision, 'revision')
@@ -83,7 +87,7 @@ export function encodeSnapshot(store: Store): Uint8Array {
   const base: KeyValue[] = []
   indexScan(store.keys, EMPTY_BYTES, undefined, (ki) => {
     const first = ki.revisions[0]
-    if (first !== undefined && first.main <= store.compactRevision) base.push(first.kv)
+    if (first !== undefined && first.modRevision <= store.compactRevision) base.push(first)
   })
   writeUint(w, base.length, 'base version count')
   for (const kv of base) {
@@ -95,21 +99,41 @@ export function encodeSnapshot(store: Store): Uint8Array {
     writeInt(w, kv.lease, 'lease')
   }
 
-  writeUint(w, store.history.length, 'write count')
-  for (const record of store.history) {
-    writeUint(w, record.revision, 'write revision')
-    writeUint(w, record.events.length, 'event count')
-    for (const event of record.events) {
-      writeU8(w, event.type === 'PUT' ? EVENT_PUT : EVENT_DELETE)
-      writeBytes(w, event.kv.key)
-      if (event.type === 'PUT') {
-        writeBytes(w, event.kv.value)
-        writeInt(w, event.kv.lease, 'event lease')
+  // The history is every change above compactRevision; grouped by revision, that is the writes.
+  const changes = changesSince(store, ALL_KEYS, store.compactRevision + 1)
+  let writes = 0
+  for (let i = 0; i < changes.length; i++) {
+    if (i === 0 || (changes[i] as Change).main !== (changes[i - 1] as Change).main) writes++
+  }
+  writeUint(w, writes, 'write count')
+  for (let i = 0; i < changes.length;) {
+    const main = (changes[i] as Change).main
+    let end = i + 1
+    while (end < changes.length && (changes[end] as Change).main === main) end++
+    writeUint(w, main, 'write revision')
+    writeUint(w, end - i, 'event count')
+    for (; i < end; i++) {
+      const { ki, at } = changes[i] as Change
+      const kv = ki.revisions[at] as KeyValue
+      const tombstone = isTombstone(kv)
+      writeU8(w, tombstone ? EVENT_DELETE : EVENT_PUT)
+      writeBytes(w, kv.key)
+      if (!tombstone) {
+        writeBytes(w, kv.value)
+        writeInt(w, kv.lease, 'event lease')
       }
     }
   }
   writeU32(w, crc32(w.buf.subarray(0, w.length)))
   return written(w)
+}
+
+function estimateSize(store: Store): number {
+  let bytes = 64 + 24 * store.leases.size
+  indexScan(store.keys, EMPTY_BYTES, undefined, (ki) => {
+    for (const kv of ki.revisions) bytes += kv.key.length + kv.value.length + 24
+  })
+  return bytes
 }
 
 function hex32(n: number): string {
@@ -206,9 +230,18 @@ function readBaseVersions(r: Reader, store: Store): void {
     ) {
       throw decodeError(r, 'revisions inconsistent with the compact revision', field, at)
     }
-    const kv: KeyValue = { key, createRevision, modRevision, version, value, lease }
-    const ki: KeyIndex = { key, revisions: [{ main: modRevision, sub: 0, kv, tombstone: false }] }
-    indexSet(store.keys, key, ki)
+    // Kept in the store's chunks like every written key and value (see slab.ts).
+    const ownKey = retainBytes(key)
+    const kv: KeyValue = {
+      key: ownKey,
+      createRevision,
+      modRevision,
+      version,
+      value: retainBytes(value),
+      lease,
+    }
+    const ki = newKeyIndex(ownKey, kv, 0)
+    indexSet(store.keys, ownKey, ki)
     if (lease !== 0) store.leases.get(lease)?.keys.add(ki)
   }
 }

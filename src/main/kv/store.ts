@@ -1,5 +1,6 @@
-// The MVCC keyspace: keys with their history, the global revision, the watch history and the
-// lease table, plus the write transaction every mutation goes through. etcd's rules:
+// The MVCC keyspace: keys with their history (which is also the watch history, see changes.ts),
+// the global revision and the lease table, plus the write transaction every mutation goes
+// through. etcd's rules:
 // - the store starts at revision 1, so the first write is revision 2;
 // - a write transaction that changes anything bumps the revision exactly once, and its changes
 //   are numbered by sub-revision; one that changes nothing leaves the revision alone;
@@ -10,7 +11,8 @@
 
 import { createIndex, indexDelete, indexGet, indexScan, indexSet, type OrderedIndex } from './btree'
 import { EMPTY_BYTES, type KeyRange } from './bytes'
-import { compactKeyIndex, kvAt, liveKv, type KeyIndex } from './keyindex'
+import { compactKeyIndex, kvAt, liveKv, newKeyIndex, pushRevision, type KeyIndex } from './keyindex'
+import { retainBytes } from './slab'
 import type { Event, KeyValue } from './types'
 
 export interface Lease {
@@ -25,12 +27,6 @@ export interface Lease {
    */
   expiry: number
   readonly keys: Set<KeyIndex>
-}
-
-/** The events of one write, in sub-revision order. */
-export interface WriteRecord {
-  readonly revision: number
-  readonly events: readonly Event[]
 }
 
 export type WriteListener = (revision: number, events: readonly Event[]) => void
@@ -54,9 +50,8 @@ export interface Store {
   compactRevision: number
   /** Raft index of the last applied entry; replays at or below it are ignored. */
   appliedIndex: number
+  /** Every key with its revisions above compactRevision: also what watches replay (changes.ts). */
   readonly keys: OrderedIndex<KeyIndex>
-  /** Every write above compactRevision, revision-ordered: what watches from the past replay. */
-  history: WriteRecord[]
   readonly leases: Map<number, Lease>
   /** Next candidate for an automatically assigned lease ID. */
   nextLeaseId: number
@@ -76,7 +71,6 @@ export function createStore(options: StoreOptions = {}): Store {
     compactRevision: 0,
     appliedIndex: 0,
     keys: createIndex<KeyIndex>(),
-    history: [],
     leases: new Map(),
     nextLeaseId: 1,
     minLeaseTtl,
@@ -134,22 +128,26 @@ export function writePut(
   lease: number,
 ): KeyValue | undefined {
   const { store } = tx
-  let ki = indexGet(store.keys, key)
-  if (ki === undefined) {
-    // Copies, so a caller reusing its buffers cannot rewrite history.
-    ki = { key: key.slice(), revisions: [] }
-    indexSet(store.keys, ki.key, ki)
-  }
-  const prev = liveKv(ki)
+  const found = indexGet(store.keys, key)
+  const prev = found === undefined ? undefined : liveKv(found)
+  // Copies, so a caller reusing its buffers cannot rewrite history.
+  const ownKey = found === undefined ? retainBytes(key) : found.key
   const kv: KeyValue = {
-    key: ki.key,
+    key: ownKey,
     createRevision: prev === undefined ? tx.revision : prev.createRevision,
     modRevision: tx.revision,
     version: prev === undefined ? 1 : prev.version + 1,
-    value: value.slice(),
+    value: retainBytes(value),
     lease,
   }
-  ki.revisions.push({ main: tx.revision, sub: tx.events.length, kv, tombstone: false })
+  let ki: KeyIndex
+  if (found === undefined) {
+    ki = newKeyIndex(ownKey, kv, tx.events.length)
+    indexSet(store.keys, ownKey, ki)
+  } else {
+    ki = found
+    pushRevision(ki, kv, tx.events.length)
+  }
   if (prev !== undefined && prev.lease !== 0 && prev.lease !== lease) {
     store.leases.get(prev.lease)?.keys.delete(ki)
   }
@@ -181,7 +179,7 @@ export function writeDelete(tx: WriteTxn, range: KeyRange): KeyValue[] {
       value: EMPTY_BYTES,
       lease: 0,
     }
-    ki.revisions.push({ main: tx.revision, sub: tx.events.length, kv, tombstone: true })
+    pushRevision(ki, kv, tx.events.length)
     if (prev.lease !== 0) store.leases.get(prev.lease)?.keys.delete(ki)
     tx.events.push({ type: 'DELETE', kv, prevKv: prev })
     prevKvs.push(prev)
@@ -190,14 +188,13 @@ export function writeDelete(tx: WriteTxn, range: KeyRange): KeyValue[] {
 }
 
 /**
- * Commits the txn: bumps the revision if anything changed, records the events for watches and
- * tells the listeners. Returns the revision for the response header.
+ * Commits the txn: bumps the revision if anything changed and tells the listeners. Returns the
+ * revision for the response header.
  */
 export function endWrite(tx: WriteTxn): number {
   const { store } = tx
   if (tx.events.length === 0) return store.revision
   store.revision = tx.revision
-  store.history.push({ revision: tx.revision, events: tx.events })
   // The state is complete before any listener runs, so a throwing listener cannot tear it.
   for (const listener of store.listeners) listener(tx.revision, tx.events)
   return store.revision
@@ -210,8 +207,5 @@ export function compactStore(store: Store, rev: number): void {
     if (compactKeyIndex(ki, rev)) emptied.push(ki.key)
   })
   for (const key of emptied) indexDelete(store.keys, key)
-  let drop = 0
-  while (drop < store.history.length && (store.history[drop] as WriteRecord).revision <= rev) drop++
-  if (drop > 0) store.history = store.history.slice(drop)
   store.compactRevision = rev
 }

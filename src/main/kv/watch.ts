@@ -1,9 +1,10 @@
 // Watch history: what a watch on [key, rangeEnd) sees from a start revision. A watch that starts
-// in the past replays the recorded writes from the store's history; from then on the node
+// in the past replays the changes still in the keys' revision lists; from then on the node
 // feeds it from subscribe, which hears every applied write synchronously, in revision order.
 
-import { inKeyRange, keyRange } from './bytes'
-import type { Store, WriteListener, WriteRecord } from './store'
+import { keyRange } from './bytes'
+import { changesSince, eventOf } from './changes'
+import type { Store, WriteListener } from './store'
 import type { Event } from './types'
 
 /** Calls `listener` after every applied write that changed something. Returns the unsubscriber. */
@@ -47,25 +48,7 @@ export function eventsSince(
   if (startRevision > 0 && startRevision <= store.compactRevision) {
     return { compacted: true, compactRevision: store.compactRevision }
   }
-  const events: Event[] = []
-  if (startRevision <= 0) return { compacted: false, events, revision: store.revision }
-  const range = keyRange(key, rangeEnd)
-  for (let i = firstRecordAtOrAfter(store.history, startRevision); i < store.history.length; i++) {
-    const record = store.history[i] as WriteRecord
-    for (const event of record.events) {
-      if (inKeyRange(range, event.kv.key)) events.push(event)
-    }
-  }
-  return { compacted: false, events, revision: store.revision }
-}
-
-function firstRecordAtOrAfter(history: readonly WriteRecord[], revision: number): number {
-  let lo = 0
-  let hi = history.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((history[mid] as WriteRecord).revision < revision) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+  if (startRevision <= 0) return { compacted: false, events: [], revision: store.revision }
+  const changes = changesSince(store, keyRange(key, rangeEnd), startRevision)
+  return { compacted: false, events: changes.map(eventOf), revision: store.revision }
 }
