@@ -4,7 +4,7 @@
 // removes itself hands over once the removal is committed.
 
 import { describe, expect, it } from 'vitest'
-import { applyConfChange, type ConfChange, MemoryStorage } from '../../src/main/raft'
+import { applyConfChange, type ConfChange, type Message, MemoryStorage } from '../../src/main/raft'
 import {
   appendEntries,
   bytes,
@@ -252,6 +252,63 @@ describe('§4.2.2 removing the leader', () => {
     expect(c.raft(2).confState()).toEqual({ voters: [2], learners: [] })
     expect(c.raft(2).log.committed).toBe(c.raft(2).log.lastIndex())
     expect(c.raft(1).role).toBe('follower')
+  })
+
+  it('a removed leader hands its removal to the application in the Ready in which it steps down, then never campaigns', () => {
+    const c = cluster({ voters: [1, 2, 3] })
+    c.elect(1)
+    const p = c.node(1).proposeConfChange(removeNode(1))
+    expect(p).toEqual({ ok: true, index: 2, term: 1 })
+    c.stabilize()
+    // The commit index it learned as leader stands after it steps down: the entry is applied.
+    const stepDown = c.get(1).readies.find((rd) => rd.softState?.role === 'follower')
+    expect(stepDown?.committedEntries.map((e) => e.index)).toEqual([2])
+    expect(stepDown?.committedEntries[0]).toMatchObject({
+      type: 'confChange',
+      change: removeNode(1),
+    })
+    expect(c.get(1).applied.map((e) => e.index)).toEqual([1, 2])
+    expect(c.raft(1).log.applied).toBe(2)
+    // A node outside the committed configuration stays quiet, however long it hears nothing.
+    const quiet: string[] = []
+    for (let i = 0; i < 100; i++) {
+      for (const id of [1, 2, 3]) c.tick(id)
+      quiet.push(...transcript(c.stabilize()).filter((l) => l.startsWith('1→')))
+    }
+    expect(quiet).toEqual([])
+    expect(c.raft(1).role).toBe('follower')
+    expect(c.raft(2).role === 'leader' || c.raft(3).role === 'leader').toBe(true)
+  })
+
+  it("a removed leader's removal is committed by followers that no longer count it as a member", () => {
+    const c = cluster({ voters: [1, 2, 3] })
+    c.elect(1)
+    c.node(1).proposeConfChange(removeNode(1))
+    // A driver that only talks to members of its own configuration (as the node's transport
+    // once did) drops the followers' acknowledgements: the removal never commits, and the
+    // leader, hearing from no voter, loses leadership to CheckQuorum with its removal pending.
+    const outsideConf = (m: Message): boolean => {
+      const cs = c.raft(m.from).confState()
+      return !cs.voters.includes(m.to) && !cs.learners.includes(m.to)
+    }
+    const lost = c.stabilize({ drop: outsideConf })
+    expect(transcript(lost).filter((l) => /^[23]→1 appendEntriesResponse/.test(l))).toEqual([
+      '2→1 appendEntriesResponse term=1 index=2',
+      '3→1 appendEntriesResponse term=1 index=2',
+    ])
+    expect(c.raft(1).log.committed).toBe(1)
+    c.tick(1, 20)
+    c.stabilize({ drop: outsideConf })
+    expect(c.raft(1).role).not.toBe('leader')
+    expect(c.get(1).applied.map((e) => e.index)).toEqual([1])
+
+    // Delivered, the same acknowledgements commit it, and node 1 applies its own removal.
+    const d = cluster({ voters: [1, 2, 3] })
+    d.elect(1)
+    d.node(1).proposeConfChange(removeNode(1))
+    d.stabilize()
+    expect(d.raft(1).log.committed).toBe(2)
+    expect(d.get(1).applied.map((e) => e.index)).toEqual([1, 2])
   })
 
   it('a removed voter that never hears of its removal cannot disrupt the cluster', () => {

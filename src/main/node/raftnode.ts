@@ -449,6 +449,12 @@ export class RaftNode implements EtcdBackend {
       this.onEvent({ type: 'removed' })
       // Leave time for the acknowledgement and the leader's TimeoutNow to go out.
       setTimeout(() => void this.stop(0), 500).unref()
+    } else if (e.change.type === 'removeNode') {
+      // The removal is committed, so the removed node needs nothing more from us (see
+      // peerAddresses); the delay lets this Ready's last acknowledgement to it go out first.
+      setTimeout(() => {
+        if (!this.stopped) this.transport.setPeers(this.peerAddresses())
+      }, 500).unref()
     }
   }
 
@@ -522,11 +528,19 @@ export class RaftNode implements EtcdBackend {
   }
 
   private peerAddresses(): Map<number, string> {
-    const cs = this.raw.raft.confState()
+    const raft = this.raw.raft
+    const cs = raft.confState()
+    // A member whose removal is appended but not yet committed still needs our answers: when
+    // it is a leader removing itself, our acknowledgements are what commit its removal, and
+    // without them it would lose leadership to CheckQuorum and never apply the change.
+    const settled = raft.confStateAt(raft.log.committed)
     const peers = new Map<number, string>()
     // A joining node knows no configuration until the leader's entries or snapshot arrive,
     // yet must answer the leader first: it may talk to every address it was given.
-    const ids = cs.voters.length > 0 ? [...cs.voters, ...cs.learners] : [...this.book.keys()]
+    const ids =
+      cs.voters.length > 0
+        ? [...cs.voters, ...cs.learners, ...settled.voters, ...settled.learners]
+        : [...this.book.keys()]
     for (const id of ids) {
       const addr = this.book.get(id)?.peer
       if (id !== this.cfg.id && addr) peers.set(id, addr)
