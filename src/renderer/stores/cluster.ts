@@ -3,6 +3,7 @@ import { computed, ref } from 'vue'
 import type {
   ClusterStatus,
   CreateClusterInput,
+  ExportResult,
   FaultsView,
   LinkFaultInput,
   NodeView,
@@ -11,6 +12,7 @@ import type {
 } from '../../shared/api'
 import { useApi } from '../api'
 import { errorMessage } from '../errors'
+import { departedIds, liveLeader, memberNodes } from '../utils/nodes'
 import { useAppStore } from './app'
 import { useUiStore } from './ui'
 
@@ -46,13 +48,18 @@ export const useClusterStore = defineStore('cluster', () => {
   const loading = ref(false)
   /** Keys of the calls in flight ("kill:2", "heal", …), so buttons can show they are busy. */
   const pending = ref<ReadonlySet<string>>(new Set())
+  /** The last debug bundle written this session, so its path stays on screen to copy. */
+  const lastBundle = ref<ExportResult | null>(null)
   let unsubscribe: (() => void) | null = null
 
   const exists = computed(() => status.value?.exists ?? false)
   const nodes = computed<readonly NodeView[]>(() => status.value?.nodes ?? [])
   /** The nodes still in the cluster: removed ones stay in the status (their logs remain). */
-  const members = computed(() => nodes.value.filter((n) => n.member !== 'removed'))
-  const leader = computed(() => status.value?.leader ?? null)
+  const members = computed(() => memberNodes(status.value))
+  /** Nodes listed for their data only: removed, or stopped and out of the leader's configuration. */
+  const departed = computed(() => departedIds(status.value))
+  /** Never a stopped or removed node, whatever the host's last word was. */
+  const leader = computed(() => liveLeader(status.value))
   const term = computed(() => status.value?.term ?? 0)
   const faults = computed(() => status.value?.faults ?? null)
   const timing = computed(() => status.value?.timing ?? null)
@@ -216,14 +223,32 @@ export const useClusterStore = defineStore('cluster', () => {
     return t !== undefined
   }
 
+  /**
+   * Writes a debug bundle (the host pushes its progress; the shell shows it) and keeps where it
+   * went. Answers the result, or undefined after telling the user why it failed.
+   */
+  async function exportBundle(): Promise<ExportResult | undefined> {
+    const result = await run('exportBundle', 'Exporting the debug bundle', () =>
+      api.exportBundle({}),
+    )
+    if (result) {
+      lastBundle.value = result
+      ui.notify('info', `Debug bundle written to ${result.path}`)
+    }
+    return result
+  }
+
   return {
     status,
+    lastBundle,
+    exportBundle,
     loadError,
     loading,
     pending,
     exists,
     nodes,
     members,
+    departed,
     leader,
     term,
     faults,

@@ -2,6 +2,7 @@
 // (which links a partition cuts, what a fault looks like) can be read and tested on their own.
 
 import type { ClusterStatus, LinkFaultView, NodeView } from '../../../shared/api'
+import { memberNodes } from '../../utils/nodes'
 
 export const VIEW_WIDTH = 520
 export const VIEW_HEIGHT = 420
@@ -56,7 +57,7 @@ export function partitionGroups(status: ClusterStatus): number[][] {
 
 /** Removed nodes stay in the status for their logs, but are no longer part of the picture. */
 export function members(status: ClusterStatus): NodeView[] {
-  return status.nodes.filter((n) => n.member !== 'removed')
+  return memberNodes(status)
 }
 
 export function isUp(n: NodeView): boolean {
