@@ -2,32 +2,13 @@
 // ring, filters, and events.ndjson on disk; then the events a real cluster produces.
 
 import { appendFile, readFile } from 'node:fs/promises'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ClusterEvent } from '../../src/shared/api'
 import { EventLog, eventsFilePath } from '../../src/main/cluster/events'
-import { ClusterService } from '../../src/main/cluster/service'
-import {
-  eventually,
-  NODE_ENTRY,
-  removeWorkspace,
-  tempWorkspace,
-  TEST_TIMING,
-} from '../support/cluster'
+import { eventually, TEST_TIMING } from '../support/cluster'
+import { serviceScope } from '../support/service'
 
-const workspaces: string[] = []
-let service: ClusterService | undefined
-
-afterEach(async () => {
-  await service?.close()
-  service = undefined
-  for (const w of workspaces.splice(0)) await removeWorkspace(w)
-}, 60_000)
-
-async function workspace(): Promise<string> {
-  const w = await tempWorkspace()
-  workspaces.push(w)
-  return w
-}
+const { workspace, open, close } = serviceScope()
 
 async function fileEvents(w: string): Promise<ClusterEvent[]> {
   const text = await readFile(eventsFilePath(w), 'utf8')
@@ -87,7 +68,7 @@ describe('EventLog', () => {
 describe('events of a real cluster', { timeout: 120_000 }, () => {
   it('streams creation, starts, the election and a kill in order, and persists them', async () => {
     const w = await workspace()
-    service = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
+    const service = await open(w)
     const pushed: ClusterEvent[] = []
     service.on('event', (e) => pushed.push(e))
     const created = await service.createCluster({ nodes: 3, timing: TEST_TIMING })
@@ -110,16 +91,13 @@ describe('events of a real cluster', { timeout: 120_000 }, () => {
     expect((killed?.data.lastLines as string[]).length).toBeGreaterThan(0)
     // Every event was also pushed to subscribers, in the same order.
     expect(pushed.map((e) => e.seq)).toEqual(seqs)
-    await service.close()
-    service = undefined
+    await close(service)
     const onDisk = await fileEvents(w)
     expect(onDisk.map((e) => e.seq).slice(0, seqs.length)).toEqual(seqs)
   })
 
   it('turns writes seen through Watch into keyChanged events', async () => {
-    const w = await workspace()
-    service = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
-    const s = service
+    const s = await open(await workspace())
     await s.createCluster({ nodes: 3, timing: TEST_TIMING })
     const put = await eventually(() => s.putKey({ key: '/watched/a', value: 'one' }), 15_000)
     await s.deleteKey({ key: '/watched/a' })

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvRow, exportNodeLog, writeBundle } from '../../src/main/cluster/export'
 import { KeyStore } from '../../src/main/cluster/keys'
 import type { LogSource } from '../../src/main/cluster/logs'
-import { dataDirOf } from '../../src/main/cluster/workspace'
 import type { ClusterStatus, KeyDump, LogEntryView, Progress } from '../../src/shared/api'
-import { eventually, removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { allApplied, logSource } from '../support/logsource'
 
 const run = promisify(execFile)
 let cluster: TestCluster
@@ -19,17 +19,7 @@ let keys: KeyStore
 let out: string
 const TRICKY = 'say "hi", then\nleave'
 
-function source(id: number): LogSource {
-  const p = cluster.manager.process(id)
-  return {
-    id,
-    dataDir: dataDirOf(cluster.workspace, id),
-    state: p.state,
-    live: p.running
-      ? async (lo, hi) => (await p.request({ method: 'readLog', lo, hi })) as unknown[]
-      : null,
-  }
-}
+const source = (id: number): LogSource => logSource(cluster, id)
 
 /** A status as the service would report it; the bundle only stores it. */
 function status(): ClusterStatus {
@@ -87,13 +77,7 @@ beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'raftlab-export-'))
   await keys.put({ key: 'exp/a', value: 'alpha' })
   await keys.put({ key: 'exp/tricky', value: TRICKY })
-  const leader = await cluster.leader()
-  const last = cluster.manager.process(leader).state?.lastIndex ?? 0
-  await eventually(async () => {
-    for (const n of cluster.manager.nodes()) {
-      expect(cluster.manager.process(n.id).state?.applied).toBeGreaterThanOrEqual(last)
-    }
-  })
+  await allApplied(cluster)
 }, 60_000)
 
 afterAll(async () => {

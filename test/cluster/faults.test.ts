@@ -2,9 +2,7 @@
 // minority loses the cluster to a new leader and commits nothing more, and after healing every
 // log agrees; link delay; pause and resume; faults re-applied to a node that restarts.
 
-import { Etcd3 } from 'etcd3'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { ClusterStatus } from '../../src/shared/api'
+import { describe, expect, it } from 'vitest'
 import {
   isolationOf,
   NO_FAULTS,
@@ -13,14 +11,8 @@ import {
   withLinkFault,
   withNewNode,
 } from '../../src/main/cluster/faults'
-import { ClusterService } from '../../src/main/cluster/service'
-import {
-  eventually,
-  NODE_ENTRY,
-  removeWorkspace,
-  tempWorkspace,
-  TEST_TIMING,
-} from '../support/cluster'
+import { eventually } from '../support/cluster'
+import { leaderOf, nodeOf, serviceScope } from '../support/service'
 
 describe('fault rules', () => {
   const known = [1, 2, 3, 4, 5]
@@ -72,44 +64,7 @@ describe('fault rules', () => {
   })
 })
 
-let service: ClusterService | undefined
-const clients: Etcd3[] = []
-const workspaces: string[] = []
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  await service?.close()
-  service = undefined
-  for (const w of workspaces.splice(0)) await removeWorkspace(w)
-}, 60_000)
-
-async function cluster(nodes: number): Promise<ClusterService> {
-  const w = await tempWorkspace()
-  workspaces.push(w)
-  service = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
-  await service.createCluster({ nodes, timing: TEST_TIMING })
-  return service
-}
-
-function client(endpoint: string): Etcd3 {
-  const c = new Etcd3({ hosts: [`http://${endpoint}`], dialTimeout: 2000 })
-  clients.push(c)
-  return c
-}
-
-function nodeOf(st: ClusterStatus, id: number): ClusterStatus['nodes'][number] {
-  const n = st.nodes.find((x) => x.id === id)
-  if (!n) throw new Error(`no node ${id} in status`)
-  return n
-}
-
-async function leaderOtherThan(s: ClusterService, old: number): Promise<number> {
-  return eventually(async () => {
-    const l = (await s.status()).leader
-    if (l === null || l === old) throw new Error(`leader is still ${l}`)
-    return l
-  }, 15_000)
-}
+const { cluster, client } = serviceScope()
 
 describe('faults on a real cluster', { timeout: 120_000 }, () => {
   it('isolates the leader: the majority elects another, the old one commits nothing, heal converges', async () => {
@@ -121,7 +76,7 @@ describe('faults on a real cluster', { timeout: 120_000 }, () => {
 
     const faults = await s.isolate(old)
     expect(faults.partitions).toEqual([[old], [1, 2, 3].filter((id) => id !== old)])
-    const next = await leaderOtherThan(s, old)
+    const next = await leaderOf(s, old)
     const oldCommit = nodeOf(await s.status(), old).raft?.commit ?? 0
 
     // The majority keeps committing; a write sent to the old leader never commits.
@@ -158,7 +113,7 @@ describe('faults on a real cluster', { timeout: 120_000 }, () => {
     expect(paused.process).toBe('paused')
     expect((await s.status()).faults.paused).toEqual([leader])
     // A frozen leader is replaced.
-    await leaderOtherThan(s, leader)
+    await leaderOf(s, leader)
     const resumed = await s.resumeNode(leader)
     expect(resumed.process).toBe('running')
     await s.pauseNode(leader)

@@ -12,29 +12,17 @@ import {
   readLogPage,
   type LogSource,
 } from '../../src/main/cluster/logs'
-import { dataDirOf } from '../../src/main/cluster/workspace'
 import { encodeCommand } from '../../src/main/kv/commandcodec'
 import type { Command } from '../../src/main/kv/command'
 import { NodeStorage } from '../../src/main/node/storage'
 import type { Entry } from '../../src/main/raft'
 import type { LogEntryView } from '../../src/shared/api'
-import { eventually, removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { allApplied, logSource } from '../support/logsource'
 
 const enc = new TextEncoder()
 const b = (s: string): Uint8Array => enc.encode(s)
 const cmd = (c: Command): Uint8Array => encodeCommand(c)
-
-function source(cluster: TestCluster, id: number): LogSource {
-  const p = cluster.manager.process(id)
-  return {
-    id,
-    dataDir: dataDirOf(cluster.workspace, id),
-    state: p.state,
-    live: p.running
-      ? async (lo, hi) => (await p.request({ method: 'readLog', lo, hi })) as unknown[]
-      : null,
-  }
-}
 
 /** Everything but the commit/applied marks, which legitimately differ between reads. */
 const content = (e: LogEntryView): unknown => ({ ...e, committed: undefined, applied: undefined })
@@ -53,13 +41,7 @@ describe('reading a real node log', () => {
     const del = await keys.delete({ key: 'log/', prefix: true })
     await keys.put({ key: 'log/a', value: 'four', expectModRevision: 0 })
     written = { put: put.revision, del: del.revision }
-    const leader = await cluster.leader()
-    const last = cluster.manager.process(leader).state?.lastIndex ?? 0
-    await eventually(async () => {
-      for (const n of cluster.manager.nodes()) {
-        expect(cluster.manager.process(n.id).state?.applied).toBeGreaterThanOrEqual(last)
-      }
-    })
+    await allApplied(cluster)
   }, 60_000)
 
   afterAll(async () => {
@@ -70,7 +52,7 @@ describe('reading a real node log', () => {
 
   it('reads the same entries live and from the stopped node files', async () => {
     const id = cluster.manager.nodes()[0]?.id ?? 1
-    const live = await readLogPage(source(cluster, id), { node: id, limit: 5000 })
+    const live = await readLogPage(logSource(cluster, id), { node: id, limit: 5000 })
     expect(live.source).toBe('live')
     expect(live.next).toBeNull()
     expect(live.entries.length).toBe(live.lastIndex - live.firstIndex + 1)
@@ -95,7 +77,7 @@ describe('reading a real node log', () => {
 
     await cluster.manager.stopNode(id)
     try {
-      const disk = await readLogPage(source(cluster, id), { node: id, limit: 5000 })
+      const disk = await readLogPage(logSource(cluster, id), { node: id, limit: 5000 })
       expect(disk.source).toBe('disk')
       expect(disk.entries.map(content)).toEqual(live.entries.map(content))
       expect(disk.lastIndex).toBe(live.lastIndex)
@@ -108,7 +90,7 @@ describe('reading a real node log', () => {
 
   it('filters by kind, key, prefix, term and index range, and pages with next', async () => {
     const id = await cluster.leader()
-    const src = (): LogSource => source(cluster, id)
+    const src = (): LogSource => logSource(cluster, id)
     const all = (await readLogPage(src(), { node: id, limit: 5000 })).entries
 
     const empties = await readLogPage(src(), { node: id, kinds: ['empty'], limit: 5000 })
@@ -157,7 +139,7 @@ describe('reading a real node log', () => {
   })
 
   it('compares the nodes of a healthy cluster without divergence', async () => {
-    const srcs = cluster.manager.nodes().map((n) => source(cluster, n.id))
+    const srcs = cluster.manager.nodes().map((n) => logSource(cluster, n.id))
     const cmp = await compareLogs(srcs, { limit: 5000 })
     expect(cmp.nodes).toEqual(srcs.map((s) => s.id))
     expect(cmp.rows.length).toBeGreaterThan(5)

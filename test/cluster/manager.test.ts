@@ -7,21 +7,13 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ClusterService } from '../../src/main/cluster/service'
 import { readClusterFile } from '../../src/main/cluster/workspace'
-import {
-  CLI_ENTRY,
-  eventually,
-  NODE_ENTRY,
-  removeWorkspace,
-  tempWorkspace,
-  TEST_TIMING,
-} from '../support/cluster'
+import { CLI_ENTRY, eventually, TEST_TIMING } from '../support/cluster'
+import { serviceScope } from '../support/service'
 
-const services: ClusterService[] = []
+const { workspace, open, close } = serviceScope()
 const children: ChildProcess[] = []
 const strayPids: number[] = []
-const workspaces: string[] = []
 
 function alive(pid: number): boolean {
   try {
@@ -34,22 +26,8 @@ function alive(pid: number): boolean {
 
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
-  for (const s of services.splice(0)) await s.close()
   for (const pid of strayPids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL')
-  for (const w of workspaces.splice(0)) await removeWorkspace(w)
 }, 60_000)
-
-async function workspace(): Promise<string> {
-  const w = await tempWorkspace()
-  workspaces.push(w)
-  return w
-}
-
-async function open(w: string): Promise<ClusterService> {
-  const s = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
-  services.push(s)
-  return s
-}
 
 describe('supervision', { timeout: 120_000 }, () => {
   it('stops, kills, restarts, and reports a crash with its exit and last lines', async () => {
@@ -100,8 +78,7 @@ describe('the workspace lock', { timeout: 120_000 }, () => {
     const w = await workspace()
     const first = await open(w)
     await expect(open(w)).rejects.toThrow(/in use by another RaftLab manager/)
-    await first.close()
-    services.splice(services.indexOf(first), 1)
+    await close(first)
     const again = await open(w)
     expect((await again.status()).exists).toBe(false)
   })

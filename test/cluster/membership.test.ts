@@ -2,58 +2,13 @@
 // promotion) while another node is down, removing the leader, promotion and refusals that
 // name their reason (quorum, a change in flight, a node that is not a learner).
 
-import { Etcd3 } from 'etcd3'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { ClusterStatus, Progress } from '../../src/shared/api'
-import { ClusterService } from '../../src/main/cluster/service'
+import { describe, expect, it } from 'vitest'
+import type { Progress } from '../../src/shared/api'
 import { readClusterFile } from '../../src/main/cluster/workspace'
-import {
-  eventually,
-  NODE_ENTRY,
-  removeWorkspace,
-  tempWorkspace,
-  TEST_TIMING,
-} from '../support/cluster'
+import { eventually } from '../support/cluster'
+import { leaderOf, nodeOf, serviceScope } from '../support/service'
 
-let service: ClusterService | undefined
-const clients: Etcd3[] = []
-const workspaces: string[] = []
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  await service?.close()
-  service = undefined
-  for (const w of workspaces.splice(0)) await removeWorkspace(w)
-}, 60_000)
-
-async function cluster(nodes: number): Promise<ClusterService> {
-  const w = await tempWorkspace()
-  workspaces.push(w)
-  service = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'cli' })
-  const s = await service.createCluster({ nodes, timing: TEST_TIMING })
-  expect(s.leader).not.toBeNull()
-  return service
-}
-
-function client(endpoint: string): Etcd3 {
-  const c = new Etcd3({ hosts: [`http://${endpoint}`], dialTimeout: 2000 })
-  clients.push(c)
-  return c
-}
-
-async function leaderOf(s: ClusterService): Promise<number> {
-  return eventually(async () => {
-    const l = (await s.status()).leader
-    if (l === null) throw new Error('no leader yet')
-    return l
-  }, 15_000)
-}
-
-function nodeOf(st: ClusterStatus, id: number): ClusterStatus['nodes'][number] {
-  const n = st.nodes.find((x) => x.id === id)
-  if (!n) throw new Error(`no node ${id} in status`)
-  return n
-}
+const { cluster, client } = serviceScope()
 
 describe('membership', { timeout: 120_000 }, () => {
   it('adds a node while another is down: learner, caught up, promoted, serving data', async () => {

@@ -4,53 +4,19 @@
 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Etcd3 } from 'etcd3'
-import { afterEach, describe, expect, it } from 'vitest'
+import type { Etcd3 } from 'etcd3'
+import { describe, expect, it } from 'vitest'
 import type { ClusterStatus } from '../../src/shared/api'
-import { ClusterService } from '../../src/main/cluster/service'
+import type { ClusterService } from '../../src/main/cluster/service'
 import { dataDirOf, readClusterFile } from '../../src/main/cluster/workspace'
-import {
-  eventually,
-  NODE_ENTRY,
-  removeWorkspace,
-  tempWorkspace,
-  TEST_TIMING,
-} from '../support/cluster'
+import { eventually, TEST_TIMING } from '../support/cluster'
+import { nodeOf, serviceScope } from '../support/service'
 
-const services: ClusterService[] = []
-const clients: Etcd3[] = []
-const workspaces: string[] = []
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close()
-  for (const s of services.splice(0)) await s.close()
-  for (const w of workspaces.splice(0)) await removeWorkspace(w)
-}, 60_000)
-
-async function workspace(): Promise<string> {
-  const w = await tempWorkspace()
-  workspaces.push(w)
-  return w
-}
-
-async function open(w: string): Promise<ClusterService> {
-  const s = await ClusterService.open({ workspace: w, nodeEntry: NODE_ENTRY, host: 'browser' })
-  services.push(s)
-  return s
-}
-
-async function close(s: ClusterService): Promise<void> {
-  await s.close()
-  services.splice(services.indexOf(s), 1)
-}
-
-function client(st: ClusterStatus, id: number): Etcd3 {
-  const n = st.nodes.find((x) => x.id === id)
-  if (!n) throw new Error(`no node ${id}`)
-  const c = new Etcd3({ hosts: [`http://${n.client}`], dialTimeout: 2000 })
-  clients.push(c)
-  return c
-}
+// Opened as the browser host opens it, which appInfo must report.
+const scope = serviceScope()
+const { workspace, close } = scope
+const open = (w: string): Promise<ClusterService> => scope.open(w, 'browser')
+const client = (st: ClusterStatus, id: number): Etcd3 => scope.client(nodeOf(st, id).client)
 
 describe('ClusterService', { timeout: 120_000 }, () => {
   it('opens an empty workspace and refuses bad or conflicting cluster settings', async () => {

@@ -49,13 +49,8 @@ export function dataDirOf(workspace: string, id: number): string {
 
 export async function readClusterFile(workspace: string): Promise<ClusterFile | undefined> {
   const path = clusterFilePath(workspace)
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`)
-  }
+  const text = await readIfExists(path)
+  if (text === undefined) return undefined
   let parsed: ClusterFile
   try {
     parsed = JSON.parse(text) as ClusterFile
@@ -68,14 +63,32 @@ export async function readClusterFile(workspace: string): Promise<ClusterFile | 
   return parsed
 }
 
-/** Written to a temporary name and renamed, so a crash never leaves half a cluster.json. */
 export async function writeClusterFile(workspace: string, c: ClusterFile): Promise<void> {
   await mkdir(workspace, { recursive: true })
-  const path = clusterFilePath(workspace)
-  const tmp = `${path}.tmp-${process.pid}`
-  const fh = await open(tmp, 'w')
+  await writeFileAtomic(clusterFilePath(workspace), JSON.stringify(c, null, 2) + '\n')
+}
+
+/** A file's text, or undefined when there is no such file; any other failure names the file. */
+export async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    await fh.writeFile(JSON.stringify(c, null, 2) + '\n')
+    return await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`)
+  }
+}
+
+/**
+ * Writes a temporary file, syncs it and renames it over `path`: a reader never sees half
+ * a file, and a crash never leaves one. `mode` (e.g. 0o600, owner only) is set on the temporary
+ * file before anything is written to it, whatever the umask.
+ */
+export async function writeFileAtomic(path: string, text: string, mode?: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  const fh = await open(tmp, 'w', mode)
+  try {
+    if (mode !== undefined) await fh.chmod(mode)
+    await fh.writeFile(text)
     await fh.sync()
   } finally {
     await fh.close()
@@ -139,7 +152,8 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -191,7 +205,7 @@ async function takeLockFile(workspace: string, key: string): Promise<() => Promi
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
         const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-        if (owner > 0 && owner !== process.pid && alive(owner)) {
+        if (owner > 0 && owner !== process.pid && processAlive(owner)) {
           throw new Error(
             `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
           )

@@ -4,9 +4,10 @@
 // left by a manager that crashed names a pid that is gone, and is ignored.
 
 import { readFileSync, unlinkSync } from 'node:fs'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { processAlive, readIfExists, writeFileAtomic } from '../cluster/workspace'
 
 export interface ManagerInfo {
   readonly pid: number
@@ -24,19 +25,9 @@ export function managerFilePath(workspace: string): string {
   return join(workspace, 'manager.json')
 }
 
-/** Written to a private temporary file and renamed, so no reader ever sees half of it. */
+/** Owner-only: the file holds the API token. */
 export async function writeManagerFile(workspace: string, info: ManagerInfo): Promise<void> {
-  const path = managerFilePath(workspace)
-  const tmp = `${path}.tmp-${process.pid}`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.chmod(0o600)
-    await fh.writeFile(JSON.stringify(info) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
+  await writeFileAtomic(managerFilePath(workspace), JSON.stringify(info) + '\n', 0o600)
 }
 
 function owns(text: string, token: string): boolean {
@@ -64,28 +55,14 @@ export function removeManagerFileSync(workspace: string, token: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /**
  * The manager that holds the workspace now, or undefined when none runs (no file, or a file a
  * dead process left). A file that is not what a manager writes is an error naming it.
  */
 export async function findManager(workspace: string): Promise<ManagerInfo | undefined> {
   const path = managerFilePath(workspace)
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`)
-  }
+  const text = await readIfExists(path)
+  if (text === undefined) return undefined
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -97,5 +74,5 @@ export async function findManager(workspace: string): Promise<ManagerInfo | unde
   if (!r.success) {
     throw new Error(`${path} is not a RaftLab manager file; remove it if no manager is running`)
   }
-  return alive(r.data.pid) ? r.data : undefined
+  return processAlive(r.data.pid) ? r.data : undefined
 }

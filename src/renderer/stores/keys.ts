@@ -80,6 +80,10 @@ export const useKeysStore = defineStore('keys', () => {
   const cursor = ref<string | null>(null)
   const exhausted = ref(false)
   const revision = ref(0)
+  /** The header shows the newest revision seen: pages, live changes and own writes only raise it. */
+  function seeRevision(r: number): void {
+    if (r > revision.value) revision.value = r
+  }
   const loading = ref(false)
   const error = ref<string | null>(null)
   const loaded = computed(() => rows.value.length)
@@ -98,6 +102,15 @@ export const useKeysStore = defineStore('keys', () => {
       limit: Math.min(MAX_PAGE, Math.max(1, Math.ceil(limit))),
       keysOnly: true,
     }
+  }
+
+  /** Shows `list` as the loaded rows, with the count and cursor of the last page read for it. */
+  function showPage(list: KeyView[], page: KeyPage): void {
+    rows.value = list
+    count.value = Math.max(page.count, list.length)
+    cursor.value = page.cursor
+    exhausted.value = page.cursor === null
+    error.value = null
   }
 
   /**
@@ -126,12 +139,8 @@ export const useKeysStore = defineStore('keys', () => {
           if (mine !== generation) return
           list = list.concat(page.keys)
         } while (page.cursor !== null && list.length < keep)
-        rows.value = list
-        count.value = Math.max(page.count, list.length)
+        showPage(list, page)
         revision.value = page.revision
-        cursor.value = page.cursor
-        exhausted.value = page.cursor === null
-        error.value = null
       } catch (cause) {
         if (mine === generation) error.value = `Could not list keys: ${errorMessage(cause)}`
       } finally {
@@ -158,12 +167,8 @@ export const useKeysStore = defineStore('keys', () => {
         const page = await api.listKeys(listQuery(cursor.value, limit))
         if (mine !== generation) return
         // A new array, not a push: components that get the rows as a prop see the change.
-        rows.value = rows.value.concat(page.keys)
-        count.value = Math.max(page.count, rows.value.length)
-        revision.value = page.revision
-        cursor.value = page.cursor
-        exhausted.value = page.cursor === null
-        error.value = null
+        showPage(rows.value.concat(page.keys), page)
+        seeRevision(page.revision)
       } catch (cause) {
         if (mine === generation) error.value = `Could not list keys: ${errorMessage(cause)}`
       } finally {
@@ -281,6 +286,7 @@ export const useKeysStore = defineStore('keys', () => {
       stale.value = null
       remoteChange.value = null
       detailError.value = null
+      seeRevision(result.revision)
       patchRows((list) => upsertRow(list, key, result.revision))
       selectedKey.value = key
       creating.value = false
@@ -436,7 +442,10 @@ export const useKeysStore = defineStore('keys', () => {
     flushTimer = null
     const changes = queue
     queue = []
-    for (const c of changes) noteSelected(c)
+    for (const c of changes) {
+      noteSelected(c)
+      seeRevision(c.modRevision)
+    }
     // An event that names no key (a bulk import) or deletes a range cannot be patched in.
     const bulk = changes.some((c) => c.key === null || c.range)
     const matching = changes.filter((c) => c.key !== null && c.key.startsWith(prefix.value))

@@ -1,0 +1,30 @@
+// A test cluster's node logs as the service reads them: live over the control channel while
+// the node runs, from its data directory when it is stopped.
+
+import { expect } from 'vitest'
+import type { LogSource } from '../../src/main/cluster/logs'
+import { dataDirOf } from '../../src/main/cluster/workspace'
+import { eventually, type TestCluster } from './cluster'
+
+export function logSource(cluster: TestCluster, id: number): LogSource {
+  const p = cluster.manager.process(id)
+  return {
+    id,
+    dataDir: dataDirOf(cluster.workspace, id),
+    state: p.state,
+    live: p.running
+      ? async (lo, hi) => (await p.request({ method: 'readLog', lo, hi })) as unknown[]
+      : null,
+  }
+}
+
+/** Waits until every node has applied the leader's last entry, so their logs can be compared. */
+export async function allApplied(cluster: TestCluster): Promise<void> {
+  const leader = await cluster.leader()
+  const last = cluster.manager.process(leader).state?.lastIndex ?? 0
+  await eventually(async () => {
+    for (const n of cluster.manager.nodes()) {
+      expect(cluster.manager.process(n.id).state?.applied).toBeGreaterThanOrEqual(last)
+    }
+  })
+}
