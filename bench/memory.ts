@@ -6,6 +6,7 @@
 //   npx tsx bench/memory.ts --keys 50000    fewer keys
 //   npx tsx bench/memory.ts --no-etcd       RaftLab only
 //   npx tsx bench/memory.ts --batch 250     250 puts in flight instead of 1000 (a busy machine)
+//   npx tsx bench/memory.ts --settle 2      measure 2 s after the last put (default 10 s)
 //
 // Node flags reach the forked nodes through the environment, e.g.
 //   NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=128" npx tsx bench/memory.ts
@@ -24,6 +25,8 @@ const ROOT = resolve(import.meta.dirname, '..')
 const KEYS = Number(arg('keys') ?? 100_000)
 /** Puts in flight at once: `npm run bench` uses 1000; fewer is kinder to a busy machine. */
 const BATCH = Number(arg('batch') ?? 1000)
+/** Seconds after the last put at which resident memory is measured. */
+const SETTLE_S = Number(arg('settle') ?? 10)
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
@@ -50,7 +53,11 @@ async function load(endpoints: string[], pids: () => number[]): Promise<number[]
   }
   process.stderr.write(`  ${KEYS} puts in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
   c.close()
+  // Right after a burst and once settled: a node gives memory back when it goes idle.
   await new Promise((r) => setTimeout(r, 2000))
+  const early = await Promise.all(pids().map(rssMb))
+  process.stderr.write(`  2 s after the last put: ${early.map((m) => m.toFixed(0)).join(' ')} MB\n`)
+  await new Promise((r) => setTimeout(r, Math.max(0, SETTLE_S - 2) * 1000))
   return Promise.all(pids().map(rssMb))
 }
 
