@@ -387,6 +387,10 @@ describe('the GUI in Chromium against real nodes', { timeout: 90_000 }, () => {
     await page.fill(byTestId('key-search'), '/e2e/')
     await page.locator(byTestId('key-row-/e2e/gui')).waitFor({ timeout: LIVE_MS })
     await page.click(byTestId('key-row-/e2e/gui'))
+    // The metadata pane shows the previously open key until the new one has loaded.
+    await expect
+      .poll(() => page.textContent(byTestId('key-editor-title')), { timeout: LIVE_MS })
+      .toContain('/e2e/gui')
     await page.click(byTestId('key-show-in-log'))
     await page.locator(byTestId('log-view')).waitFor({ timeout: LIVE_MS })
     await page.locator(byTestId('log-entry-detail')).waitFor({ timeout: LIVE_MS })
