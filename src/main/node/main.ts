@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const node = await RaftNode.start(cfg, log).catch((e: unknown) => fail('cannot start', e))
   running.node = node
   const sizeTimer = setInterval(() => void node.measureDbSize().catch(() => {}), 5000)
-  // Heartbeats move none of these, so a leader with no clients counts as quiet.
+  // Heartbeats move none of these, so a node with no clients counts as quiet.
   const reclaimer = startIdleReclaimer({
     // The collection stops the process for 0.2-0.7 s, longer than an election timeout. A leader
     // would lose its followers to an election, so it keeps its memory; and the followers,
@@ -67,7 +67,8 @@ async function main(): Promise<void> {
     policy: { ...DEFAULT_IDLE_POLICY, quietMs: DEFAULT_IDLE_POLICY.quietMs + (cfg.id % 8) * 1200 },
     progress: () => {
       const s = node.state()
-      return `${s.lastIndex}:${s.applied}:${s.snapshotIndex}`
+      // Reads move no index, yet a node serving them is busy: a pause would stall clients.
+      return `${s.lastIndex}:${s.applied}:${s.snapshotIndex}:${node.requestsServed}`
     },
     // The OS gets the freed pages back a little after the collection, so the resident size
     // right after it says less than V8's own heap total.

@@ -177,6 +177,7 @@ export class RaftNode implements EtcdBackend {
   private snapshotIndex: number
   private snapshotting = false
   private timing: Timing
+  private headersBuilt = 0
   /** Starts as the configured count; the manager may change it on a running node. */
   private snapshotCount: number
   /** The hard state last written, and the newest one the core handed out. */
@@ -632,7 +633,13 @@ export class RaftNode implements EtcdBackend {
 
   // ---- EtcdBackend ----
 
+  /** Client responses built so far: every etcd response carries a header. */
+  get requestsServed(): number {
+    return this.headersBuilt
+  }
+
   header(): Header {
+    this.headersBuilt++
     return {
       clusterId: this.clusterId,
       memberId: String(this.cfg.id),
