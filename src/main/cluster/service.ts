@@ -124,7 +124,13 @@ export class ClusterService implements ClusterApi {
       const c = manager.clusterFile
       const removed = new Set(c.nodes.filter((n) => n.removed).map((n) => n.id))
       const restart = (c.running ?? []).filter((id) => !removed.has(id))
-      const results = await Promise.allSettled(restart.map((id) => manager.startNode(id)))
+      // A node that fails to come back right after a crash of the previous manager gets one
+      // more try a second later (a busy machine can be slow to let go of its predecessor).
+      const startWithRetry = (id: number): Promise<void> =>
+        manager
+          .startNode(id)
+          .catch(() => new Promise((r) => setTimeout(r, 1000)).then(() => manager.startNode(id)))
+      const results = await Promise.allSettled(restart.map(startWithRetry))
       results.forEach((r, i) => {
         if (r.status === 'rejected') {
           service.emit({
