@@ -170,21 +170,27 @@ describe('group commit', () => {
     await storage.close()
   })
 
-  it('calls fdatasync through fs.promises by default', async () => {
+  it('holds its datafiles open: appends and syncs reopen nothing', async () => {
     const dir = await tempDir()
-    const probe = await fsp.open(dir, 'r')
-    const fileHandle = Object.getPrototypeOf(probe) as { datasync(): Promise<void> }
-    await probe.close()
-    const datasync = vi.spyOn(fileHandle, 'datasync')
+    const storage = await NodeStorage.open(join(dir, 'node'), { create: true, log: () => {} })
+    const opens = vi.spyOn(fs, 'openSync')
+    const datasync = vi.spyOn(fs, 'fdatasync')
+    const writes = vi.spyOn(fs, 'writeSync')
+    const promiseOpens = vi.spyOn(fsp, 'open')
     try {
-      const storage = await NodeStorage.open(join(dir, 'node'), { create: true, log: () => {} })
-      datasync.mockClear()
       await storage.save({ entries: range(1, 16, 1), hardState: hs(1, 0) })
+      // One append and one fdatasync for the log, the same for the state.
+      expect(writes).toHaveBeenCalledTimes(2)
       expect(datasync).toHaveBeenCalledTimes(2)
+      expect(opens).not.toHaveBeenCalled()
+      expect(promiseOpens).not.toHaveBeenCalled()
       await storage.close()
     } finally {
-      datasync.mockRestore()
+      vi.restoreAllMocks()
     }
+    const reopened = await NodeStorage.open(join(dir, 'node'), { create: false, log: () => {} })
+    expect(reopened.mem.lastIndex()).toBe(16)
+    await reopened.close()
   })
 })
 

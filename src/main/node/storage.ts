@@ -35,7 +35,7 @@ import {
   type LogDoc,
   type SnapshotRecord,
 } from './storage/documents'
-import { fdatasyncPath } from './storage/durable'
+import { hold, release, syncHeld } from './storage/appender'
 import { createStore, crossCheck, dropStaleEntries, type NeDbStore } from './storage/nedb'
 import { readDataDir, type DataDirContents } from './storage/recovery'
 import {
@@ -116,7 +116,7 @@ export class NodeStorage {
    */
   static async open(dir: string, options: OpenOptions): Promise<NodeStorage> {
     const log = options.log ?? stderrLog
-    const syncFile = options.syncFile ?? fdatasyncPath
+    const syncFile = options.syncFile ?? syncHeld
     await ensureDataDir(dir, options.create)
     // Everything is checked before anything is changed, so a refusal leaves the files as they were.
     const contents = await readDataDir(dir)
@@ -143,6 +143,8 @@ export class NodeStorage {
         file: join(dir, name),
       })
     }
+    // Held from here on (storage/appender.ts); NeDB rewrote each file as it loaded it.
+    for (const store of Object.values(stores)) hold(store.filename)
     return new NodeStorage(dir, stores, syncFile, log, contents, snapshotData)
   }
 
@@ -219,7 +221,10 @@ export class NodeStorage {
   close(): Promise<void> {
     return this.serialize(async () => {
       this.closed = true
-      for (const store of Object.values(this.stores)) store.stopAutocompaction()
+      for (const store of Object.values(this.stores)) {
+        store.stopAutocompaction()
+        release(store.filename)
+      }
     })
   }
 

@@ -1,0 +1,80 @@
+// Datafiles held open. NeDB appends a batch with fs.promises.appendFile(path): open, write and
+// close, three trips through libuv's thread pool, and syncing by path (durable.ts) takes three
+// more. A node appends on every Ready, so it holds its datafiles open instead: NeDB's append goes
+// through the held descriptor as one synchronous write() into the page cache (microseconds, and
+// in order with every other append of the process), and the sync is one fdatasync on it.
+// Files nobody holds (the manager's tools, tests on bare datastores) keep NeDB's own path.
+//
+// NeDB's persistence calls `appendFileAsync` on its storage module object at each append, so the
+// hook replaces that one property; a NeDB that no longer has it fails here at load, not later.
+
+import fs from 'node:fs'
+import { resolve } from 'node:path'
+import nedbStorage from '@seald-io/nedb/lib/storage.js'
+import { fdatasyncPath } from './durable'
+
+type Append = (path: string, data: string, options?: unknown) => Promise<void>
+
+const held = new Map<string, number>()
+
+const storage = nedbStorage as unknown as { appendFileAsync?: Append }
+const nedbAppend = storage.appendFileAsync
+if (typeof nedbAppend !== 'function') {
+  throw new Error(
+    '@seald-io/nedb no longer exposes storage.appendFileAsync; RaftLab needs the version it pins',
+  )
+}
+storage.appendFileAsync = (path, data, options) => {
+  const fd = descriptor(resolve(path))
+  if (fd === undefined) return nedbAppend(path, data, options)
+  try {
+    writeAll(fd, Buffer.from(data, 'utf8'))
+    return Promise.resolve()
+  } catch (e) {
+    return Promise.reject(e as Error)
+  }
+}
+
+/** Holds `path` open for appends and syncs until release(). The file must exist. */
+export function hold(path: string): void {
+  const key = resolve(path)
+  if (held.has(key)) return
+  held.set(key, fs.openSync(key, 'a'))
+}
+
+export function release(path: string): void {
+  const key = resolve(path)
+  const fd = held.get(key)
+  if (fd === undefined) return
+  held.delete(key)
+  fs.closeSync(fd)
+}
+
+/**
+ * Makes what was appended to `path` durable: fdatasync on the held descriptor, or on a fresh one
+ * when the file is not held.
+ */
+export function syncHeld(path: string): Promise<void> {
+  const fd = descriptor(resolve(path))
+  if (fd === undefined) return fdatasyncPath(path)
+  return new Promise((ok, fail) => fs.fdatasync(fd, (e) => (e ? fail(e) : ok())))
+}
+
+/**
+ * The held descriptor of `key`, reopened if the file it names was replaced: NeDB compacts by
+ * writing a new file and renaming it over the old one, which leaves the old one with no name.
+ */
+function descriptor(key: string): number | undefined {
+  const fd = held.get(key)
+  if (fd === undefined) return undefined
+  if (fs.fstatSync(fd).nlink > 0) return fd
+  fs.closeSync(fd)
+  const fresh = fs.openSync(key, 'a')
+  held.set(key, fresh)
+  return fresh
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off)
+}
