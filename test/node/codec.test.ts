@@ -15,19 +15,20 @@ import {
   encodePayload,
   HELLO_MAGIC,
   type Payload,
+  type PeerMessage,
+  type PeerMessageType,
 } from '../../src/main/node/transport/codec'
 import type {
   ConfChange,
   ConfState,
   Entry,
   Message,
-  MessageType,
   SnapshotMeta,
 } from '../../src/main/raft/messages'
 
 const prng = seededRandom
 
-const TYPES: readonly MessageType[] = [
+const TYPES: readonly PeerMessageType[] = [
   'appendEntries',
   'appendEntriesResponse',
   'heartbeat',
@@ -41,6 +42,8 @@ const TYPES: readonly MessageType[] = [
   'readIndex',
   'readIndexResponse',
   'transferLeader',
+  'forward',
+  'forwardReply',
 ]
 
 class Gen {
@@ -97,7 +100,7 @@ class Gen {
   meta(): SnapshotMeta {
     return { index: this.num(), term: this.num(), confState: this.confState() }
   }
-  message(type: MessageType = this.pick(TYPES)): Message {
+  message(type: PeerMessageType = this.pick(TYPES)): PeerMessage {
     const env = { from: this.id(), to: this.id(), term: this.num() }
     switch (type) {
       case 'appendEntries':
@@ -143,6 +146,19 @@ class Gen {
         return { type, ...env, index: this.num(), context: this.text() }
       case 'transferLeader':
         return { type, ...env, transferee: this.id() }
+      case 'forward':
+        return { type, ...env, id: this.num(), data: this.bytes(64) }
+      case 'forwardReply':
+        return this.bool()
+          ? {
+              type,
+              ...env,
+              id: this.num(),
+              accepted: true,
+              index: this.num(),
+              entryTerm: this.num(),
+            }
+          : { type, ...env, id: this.num(), accepted: false, reason: this.text() }
     }
   }
 }
@@ -154,7 +170,7 @@ function hex(bytes: Uint8Array): string {
 describe('message codec', () => {
   it('round-trips random messages of every type (seeded)', () => {
     const g = new Gen(20240601)
-    const seen = new Set<MessageType>()
+    const seen = new Set<PeerMessageType>()
     for (let i = 0; i < 3000; i++) {
       const m = g.message()
       seen.add(m.type)
@@ -194,6 +210,38 @@ describe('message codec', () => {
     expect(hex(encodePayload({ kind: 'message', message: hb }))).toBe('02030102ac02070161')
     const hello = encodePayload({ kind: 'hello', hello: { version: 1, clusterId: 'c', nodeId: 5 } })
     expect(hex(hello)).toBe('01524c4142010163' + '05')
+    // tag 14, from 2, to 1, term 3, id 9, data 2 bytes
+    const fwd: PeerMessage = {
+      type: 'forward',
+      from: 2,
+      to: 1,
+      term: 3,
+      id: 9,
+      data: Uint8Array.of(0xab, 0xcd),
+    }
+    expect(hex(encodeMessage(fwd))).toBe('0e0201030902abcd')
+    // tag 15, id 9, accepted, index 300 = ac 02, entry term 3; refused with reason "x"
+    const ok: PeerMessage = {
+      type: 'forwardReply',
+      from: 1,
+      to: 2,
+      term: 3,
+      id: 9,
+      accepted: true,
+      index: 300,
+      entryTerm: 3,
+    }
+    expect(hex(encodeMessage(ok))).toBe('0f0102030901ac0203')
+    const no: PeerMessage = {
+      type: 'forwardReply',
+      from: 1,
+      to: 2,
+      term: 3,
+      id: 9,
+      accepted: false,
+      reason: 'x',
+    }
+    expect(hex(encodeMessage(no))).toBe('0f01020309000178')
   })
 
   it('round-trips the handshake and the snapshot chunk frames', () => {
@@ -252,7 +300,7 @@ describe('message codec', () => {
     expect(() => decodeMessage(Uint8Array.of(0, 1, 2, 3))).toThrow(
       'message: unknown message type tag 0 at byte 0',
     )
-    expect(() => decodeMessage(Uint8Array.of(14, 1, 2, 3))).toThrow('unknown message type tag 14')
+    expect(() => decodeMessage(Uint8Array.of(16, 1, 2, 3))).toThrow('unknown message type tag 16')
     const badFlags = Uint8Array.from(vote)
     badFlags[4] = 0x03
     expect(() => decodeMessage(badFlags)).toThrow('unknown flag bits 0x2')
@@ -291,8 +339,8 @@ describe('message codec', () => {
     let accepted = 0
     for (let i = 0; i < 20000; i++) {
       const bytes = g.bytes(40)
-      if (bytes.length > 0) bytes[0] = 1 + g.int(13)
-      let m: Message
+      if (bytes.length > 0) bytes[0] = 1 + g.int(15)
+      let m: PeerMessage
       try {
         m = decodeMessage(bytes)
       } catch (err) {

@@ -20,7 +20,9 @@ import {
   type Store,
 } from '../../src/main/kv'
 import { startEtcdServer, type EtcdServer } from '../../src/main/node/grpc'
+import { FORWARDED_BY } from '../../src/main/node/grpc/forward'
 import { methodDefinition, type ServiceName } from '../../src/main/node/grpc/proto'
+import { ErrPeerURLExist } from '../../src/main/node/errors'
 import type { Level } from '../../src/main/node/logger'
 import { createFakeBackend, type FakeBackend, type FakeBackendOptions } from './support/fakebackend'
 import { isRetainedCopy } from '../../src/main/kv/slab'
@@ -849,11 +851,12 @@ describe('a follower forwards what only the leader serves', () => {
       memberId: 2,
       role: 'follower',
       leaderAddress: leader.endpoint,
+      leader: leader.backend,
     })
     return { leader, follower }
   }
 
-  it('writes: the leader proposes them and the client gets its answer', async () => {
+  it('writes: handed to the leader by the backend, answered by the follower', async () => {
     const { leader, follower } = await pair()
     expect((await etcdctl(follower.endpoint, ['put', 'fwd', 'v'])).stdout).toBe('OK\n')
     expect(follower.backend.proposals).toEqual([])
@@ -866,11 +869,10 @@ describe('a follower forwards what only the leader serves', () => {
       'version("fwd") = "0"\n\nput fwd again\n\n\n',
     )
     expect(txn.stdout).toBe('SUCCESS\n\nOK\n')
-    // The leader's header: its member ID, its revision.
+    // The answering member's header, as from etcd; the revision is the write's.
     const client = etcd3(follower.endpoint)
     const put = await client.put('h').value('x').exec()
-    expect(put.header).toMatchObject({ member_id: '1', revision: '5' })
-    expect(follower.backend.store.revision).toBe(1)
+    expect(put.header).toMatchObject({ member_id: '2', revision: '5' })
   })
 
   it('passes the leader errors back unchanged', async () => {
@@ -935,7 +937,17 @@ describe('a follower forwards what only the leader serves', () => {
     const a = await startNode({ memberId: 1, role: 'follower' })
     const b = await startNode({ memberId: 2, role: 'follower', leaderAddress: a.endpoint })
     a.backend.leaderAddress = b.endpoint
-    expect(await failure(call(a.endpoint, 'KV', 'Put', { key: Buffer.from('k') }))).toEqual({
+    const add = { peerURLs: ['http://127.0.0.1:2399'] }
+    expect(await failure(call(a.endpoint, 'Cluster', 'MemberAdd', add))).toEqual({
+      code: grpc.status.UNAVAILABLE,
+      details: 'etcdserver: leader changed',
+    })
+    expect([a.backend.memberList.length, b.backend.memberList.length]).toEqual([1, 1])
+    // A write that arrives marked as forwarded (from a node that still forwards writes over
+    // gRPC) is refused the same way by a node that does not lead.
+    const md = new grpc.Metadata()
+    md.set(FORWARDED_BY, '1')
+    expect(await failure(call(b.endpoint, 'KV', 'Put', { key: Buffer.from('k') }, md))).toEqual({
       code: grpc.status.UNAVAILABLE,
       details: 'etcdserver: leader changed',
     })
@@ -951,11 +963,12 @@ describe('a follower forwards what only the leader serves', () => {
       forwardTimeoutMs: 200,
     })
     let release: () => void = () => {}
-    leader.backend.propose = () =>
+    leader.backend.memberAdd = () =>
       new Promise((resolve) => {
-        release = () => resolve({ header: { revision: 1 } })
+        release = () => resolve(ErrPeerURLExist)
       })
-    expect(await failure(call(follower.endpoint, 'KV', 'Put', { key: Buffer.from('k') }))).toEqual({
+    const add = { peerURLs: ['http://127.0.0.1:2399'] }
+    expect(await failure(call(follower.endpoint, 'Cluster', 'MemberAdd', add))).toEqual({
       code: grpc.status.UNAVAILABLE,
       details: 'etcdserver: request timed out',
     })
@@ -970,7 +983,8 @@ describe('a follower forwards what only the leader serves', () => {
       role: 'follower',
       leaderAddress: gone.endpoint,
     })
-    expect((await failure(call(follower.endpoint, 'KV', 'Put', { key: b('k') }))).code).toBe(
+    const add = { peerURLs: ['http://127.0.0.1:2399'] }
+    expect((await failure(call(follower.endpoint, 'Cluster', 'MemberAdd', add))).code).toBe(
       grpc.status.UNAVAILABLE,
     )
     expect(await call(follower.endpoint, 'KV', 'Range', { key: b('k') })).toMatchObject({

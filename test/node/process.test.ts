@@ -61,6 +61,31 @@ describe('a cluster of real node processes', () => {
       .toBe(true)
   })
 
+  it('takes writes through a follower: the leader proposes them, the follower answers once it applied them', async () => {
+    const c = await start()
+    const leader = await c.leader()
+    const follower = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
+    const client = c.client(follower)
+    const puts = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.put(`via/${i}`).value(`v${i}`).exec()),
+    )
+    // Each answer is the follower's own (etcd's headers name the member that answered), and
+    // each write got a revision of its own.
+    expect(new Set(puts.map((p) => p.header.member_id))).toEqual(new Set([String(follower)]))
+    expect(new Set(puts.map((p) => p.header.revision)).size).toBe(40)
+    // Applied on the follower before it answered: a serializable read there sees every one.
+    const local = await client.getAll().prefix('via/').serializable(true).strings()
+    expect(Object.keys(local)).toHaveLength(40)
+    expect(await c.client(leader).get('via/39').string()).toBe('v39')
+    // A compare-and-set through the follower gets the follower's view of the outcome.
+    const txn = await client
+      .if('via/0', 'Value', '==', 'v0')
+      .then(client.put('via/0').value('changed'))
+      .commit()
+    expect(txn.succeeded).toBe(true)
+    expect(await c.client(leader).get('via/0').string()).toBe('changed')
+  })
+
   it('keeps every acknowledged write when the leader is killed, and the restarted node catches up', async () => {
     const c = await start()
     await putMany(c, 'k', 0, 50)

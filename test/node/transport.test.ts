@@ -9,6 +9,7 @@ import {
   encodePayload,
   PROTOCOL_VERSION,
   type Payload,
+  type PeerMessage,
 } from '../../src/main/node/transport/codec'
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from '../../src/main/node/transport/frame'
 import {
@@ -60,7 +61,7 @@ interface LogLine {
 interface TestNode {
   readonly id: number
   t: PeerTransport
-  readonly inbox: Message[]
+  readonly inbox: PeerMessage[]
   readonly unreachable: number[]
   readonly snapshotStatus: [number, boolean][]
   readonly logs: LogLine[]
@@ -121,7 +122,7 @@ function heartbeat(from: number, to: number, commit = 0): Message {
   return { type: 'heartbeat', from, to, term: 1, commit, context: '' }
 }
 
-function commits(inbox: readonly Message[]): number[] {
+function commits(inbox: readonly PeerMessage[]): number[] {
   return inbox.map((m) => (m.type === 'heartbeat' ? m.commit : -1))
 }
 

@@ -47,9 +47,10 @@ export interface EtcdBackend {
    */
   leaderClientAddress(): string | undefined
   /**
-   * Replicates a command and resolves with its result once it is applied here. Only on the
-   * leader; the API layer forwards to the leader otherwise. Rejects (resolves to an error) with
-   * etcd's errors: "etcdserver: no leader", "etcdserver: leader changed",
+   * Replicates a command and resolves with its result once it is applied here; a follower hands
+   * it to the leader first. Rejects (resolves to an error) with etcd's errors:
+   * "etcdserver: no leader", "etcdserver: not leader" (the leader asked no longer leads and
+   * proposed nothing: safe to retry), "etcdserver: leader changed",
    * "etcdserver: request timed out".
    */
   propose(cmd: Command): Promise<CommandResponse | EtcdError>

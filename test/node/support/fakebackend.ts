@@ -1,7 +1,9 @@
 // A one-node EtcdBackend without Raft: commands apply to a real kv Store the moment they are
 // proposed, at increasing log indexes. It isolates the gRPC layer: what a test sees is what the
 // API made of the store. It can also play a follower whose leader is another server (to test
-// forwarding) or a node that knows no leader, and records what reached it.
+// forwarding) or a node that knows no leader, and records what reached it. A follower linked to
+// a leader backend hands writes to it, as a RaftNode hands them to its leader over the peer
+// connection; other leader-only calls reach the leader's gRPC server.
 
 import {
   applyCommand,
@@ -16,9 +18,9 @@ import {
   type Store,
 } from '../../../src/main/kv'
 import type { EtcdBackend, Header, Member, NodeStatus } from '../../../src/main/node/backend'
+import { ErrNotLeader } from '../../../src/main/kv'
 import {
   ErrBadLeaderTransferee,
-  ErrLeaderChanged,
   ErrMemberNotFound,
   ErrMemberNotLearner,
   ErrNoLeader,
@@ -31,6 +33,8 @@ export interface FakeBackendOptions {
   readonly role?: FakeRole
   /** The leader's client address when a follower. */
   readonly leaderAddress?: string
+  /** The leader a follower hands writes to; without one a follower's writes get "not leader". */
+  readonly leader?: FakeBackend
   readonly memberId?: number
   readonly clusterId?: string
   readonly name?: string
@@ -40,6 +44,7 @@ export interface FakeBackendOptions {
 export interface FakeBackend extends EtcdBackend {
   role: FakeRole
   leaderAddress: string | undefined
+  leader: FakeBackend | undefined
   store: Store
   term: number
   /** Every command proposed here, in order. */
@@ -69,6 +74,7 @@ export function createFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
   const backend: FakeBackend = {
     role: opts.role ?? 'leader',
     leaderAddress: opts.leaderAddress,
+    leader: opts.leader,
     store,
     term: 2,
     proposals: [],
@@ -104,7 +110,8 @@ export function createFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
 
     async propose(cmd: Command): Promise<CommandResponse | EtcdError> {
       await Promise.resolve()
-      if (backend.role !== 'leader') return ErrLeaderChanged
+      if (backend.role === 'no-leader') return ErrNoLeader
+      if (backend.role === 'follower') return backend.leader?.propose(cmd) ?? ErrNotLeader
       backend.proposals.push(cmd)
       index++
       const result = applyCommand(backend.store, cmd, index, Date.now())

@@ -47,19 +47,12 @@ export function kvService(ctx: ApiContext): grpc.UntypedServiceImplementation {
     }),
 
     Put: unary(ctx, 'Put', (req: WirePutRequest, call) =>
-      write(ctx, 'KV', 'Put', call, { type: 'put', ...putRequest(req) }, (r) =>
-        putResponse(r, hdr),
-      ),
+      write(ctx, call, { type: 'put', ...putRequest(req) }, (r) => putResponse(r, hdr)),
     ),
 
     DeleteRange: unary(ctx, 'DeleteRange', (req: WireDeleteRangeRequest, call) =>
-      write(
-        ctx,
-        'KV',
-        'DeleteRange',
-        call,
-        { type: 'deleteRange', ...deleteRangeRequest(req) },
-        (r) => deleteRangeResponse(r, hdr),
+      write(ctx, call, { type: 'deleteRange', ...deleteRangeRequest(req) }, (r) =>
+        deleteRangeResponse(r, hdr),
       ),
     ),
 
@@ -71,7 +64,7 @@ export function kvService(ctx: ApiContext): grpc.UntypedServiceImplementation {
         // when something changed), so like a Range it runs on the applied store directly.
         return txnResponse(unwrap(txn(backend.store, request)), hdr)
       }
-      return write(ctx, 'KV', 'Txn', call, { type: 'txn', ...request }, (r) => txnResponse(r, hdr))
+      return write(ctx, call, { type: 'txn', ...request }, (r) => txnResponse(r, hdr))
     }),
 
     Compact: unary(ctx, 'Compact', (req: WireCompactionRequest, call) => {
@@ -80,7 +73,7 @@ export function kvService(ctx: ApiContext): grpc.UntypedServiceImplementation {
         revision: int64(req.revision, 'revision'),
         physical: req.physical === true,
       } as const
-      return write(ctx, 'KV', 'Compact', call, cmd, (r) => ({ header: hdr(r.header.revision) }))
+      return write(ctx, call, cmd, (r) => ({ header: hdr(r.header.revision) }))
     }),
   }
 }

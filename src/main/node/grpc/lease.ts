@@ -39,7 +39,7 @@ export function leaseService(ctx: ApiContext): grpc.UntypedServiceImplementation
         id: int64(req.ID, 'ID'),
         ttl: int64(req.TTL, 'TTL'),
       } as const
-      return write(ctx, 'Lease', 'LeaseGrant', call, cmd, (r) => ({
+      return write(ctx, call, cmd, (r) => ({
         header: hdr(r.header.revision),
         ID: r.id,
         TTL: r.ttl,
@@ -49,7 +49,7 @@ export function leaseService(ctx: ApiContext): grpc.UntypedServiceImplementation
 
     LeaseRevoke: unary(ctx, 'LeaseRevoke', (req: WireLeaseIdRequest, call) => {
       const cmd = { type: 'leaseRevoke', id: int64(req.ID, 'ID') } as const
-      return write(ctx, 'Lease', 'LeaseRevoke', call, cmd, (r) => ({
+      return write(ctx, call, cmd, (r) => ({
         header: hdr(r.header.revision),
       }))
     }),

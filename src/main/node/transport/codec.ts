@@ -21,6 +21,9 @@
 //   11 readIndex              string context
 //   12 readIndexResponse      uint index, string context
 //   13 transferLeader         uint transferee
+//   14 forward                uint id, bytes data              (node level, never the core's)
+//   15 forwardReply           uint id, flags (1 accepted), then uint index, entry term if
+//                             accepted, else string reason
 // entry = u8 type (0 normal, 1 confChange), uint term, index, then
 //   normal: bytes data;  confChange: u8 change type (0 addVoter, 1 addLearner, 2 removeNode),
 //   uint node id, flags (1 has context), [string context]
@@ -55,7 +58,6 @@ import type {
   Entry,
   InstallSnapshot,
   Message,
-  MessageType,
   NodeId,
   SnapshotMeta,
 } from '../../raft/messages'
@@ -63,6 +65,36 @@ import type {
 export const PROTOCOL_VERSION = 1
 /** "RLAB": a peer port answering anything else is not a RaftLab node. */
 export const HELLO_MAGIC = 0x524c4142
+
+/**
+ * A write a follower hands to its leader (etcd's followers do the same over Raft): the leader
+ * proposes `data` and answers with the index and term it got, and the follower then waits to
+ * apply that entry itself. `term` is the sender's, for the logs. Never seen by the core.
+ */
+export interface ForwardRequest {
+  readonly type: 'forward'
+  readonly from: NodeId
+  readonly to: NodeId
+  readonly term: number
+  /** The follower's number for this request, echoed in the reply. */
+  readonly id: number
+  readonly data: Uint8Array
+}
+
+export type ForwardReply = {
+  readonly type: 'forwardReply'
+  readonly from: NodeId
+  readonly to: NodeId
+  readonly term: number
+  readonly id: number
+} & (
+  | { readonly accepted: true; readonly index: number; readonly entryTerm: number }
+  | { readonly accepted: false; readonly reason: string }
+)
+
+/** What travels between two nodes: the core's messages and the node's own. */
+export type PeerMessage = Message | ForwardRequest | ForwardReply
+export type PeerMessageType = PeerMessage['type']
 
 export interface Hello {
   readonly version: number
@@ -82,13 +114,13 @@ export interface SnapshotHeader {
 
 export type Payload =
   | { readonly kind: 'hello'; readonly hello: Hello }
-  | { readonly kind: 'message'; readonly message: Message }
+  | { readonly kind: 'message'; readonly message: PeerMessage }
   | { readonly kind: 'snapshotHeader'; readonly header: SnapshotHeader }
   | { readonly kind: 'snapshotChunk'; readonly offset: number; readonly data: Uint8Array }
 
 const PAYLOAD_KINDS = ['hello', 'message', 'snapshotHeader', 'snapshotChunk'] as const
 
-const MESSAGE_TAGS: Readonly<Record<MessageType, number>> = {
+const MESSAGE_TAGS: Readonly<Record<PeerMessageType, number>> = {
   appendEntries: 1,
   appendEntriesResponse: 2,
   heartbeat: 3,
@@ -102,9 +134,11 @@ const MESSAGE_TAGS: Readonly<Record<MessageType, number>> = {
   readIndex: 11,
   readIndexResponse: 12,
   transferLeader: 13,
+  forward: 14,
+  forwardReply: 15,
 }
-const MESSAGE_TYPES: ReadonlyMap<number, MessageType> = new Map(
-  Object.entries(MESSAGE_TAGS).map(([type, tag]) => [tag, type as MessageType]),
+const MESSAGE_TYPES: ReadonlyMap<number, PeerMessageType> = new Map(
+  Object.entries(MESSAGE_TAGS).map(([type, tag]) => [tag, type as PeerMessageType]),
 )
 const CHANGE_TYPES = ['addVoter', 'addLearner', 'removeNode'] as const
 
@@ -195,13 +229,13 @@ export function decodePayload(payload: Uint8Array): Payload {
   }
 }
 
-export function encodeMessage(m: Message): Uint8Array {
+export function encodeMessage(m: PeerMessage): Uint8Array {
   const w = createWriter(estimateSize(m))
   writeMessage(w, m)
   return written(w)
 }
 
-export function decodeMessage(bytes: Uint8Array): Message {
+export function decodeMessage(bytes: Uint8Array): PeerMessage {
   return readMessage(plain(bytes), 0)
 }
 
@@ -221,8 +255,10 @@ export function snapshotOverhead(m: InstallSnapshot): number {
   return 64 + 8 * (cs.voters.length + cs.learners.length)
 }
 
-function estimateSize(m: Message): number {
+function estimateSize(m: PeerMessage): number {
   switch (m.type) {
+    case 'forward':
+      return 64 + m.data.length
     case 'appendEntries': {
       let n = 64
       for (const e of m.entries) n += 32 + (e.type === 'normal' ? e.data.length : 64)
@@ -235,7 +271,7 @@ function estimateSize(m: Message): number {
   }
 }
 
-function writeMessage(w: Writer, m: Message): void {
+function writeMessage(w: Writer, m: PeerMessage): void {
   const tag = MESSAGE_TAGS[m.type] as number | undefined
   if (tag === undefined) throw new Error(`cannot encode a message of unknown type '${m.type}'`)
   writeU8(w, tag)
@@ -287,10 +323,24 @@ function writeMessage(w: Writer, m: Message): void {
     case 'transferLeader':
       writeUint(w, m.transferee, 'transferLeader.transferee')
       return
+    case 'forward':
+      writeUint(w, m.id, 'forward.id')
+      writeBytes(w, m.data)
+      return
+    case 'forwardReply':
+      writeUint(w, m.id, 'forwardReply.id')
+      writeU8(w, m.accepted ? FLAG : 0)
+      if (m.accepted) {
+        writeUint(w, m.index, 'forwardReply.index')
+        writeUint(w, m.entryTerm, 'forwardReply.entryTerm')
+      } else {
+        writeString(w, m.reason)
+      }
+      return
   }
 }
 
-function readMessage(bytes: Uint8Array, start: number): Message {
+function readMessage(bytes: Uint8Array, start: number): PeerMessage {
   const t = createReader(bytes, 'message', start)
   const tag = readU8(t, 'type tag')
   const type = MESSAGE_TYPES.get(tag)
@@ -304,7 +354,13 @@ function readMessage(bytes: Uint8Array, start: number): Message {
   return m
 }
 
-function readBody(r: Reader, type: MessageType, from: NodeId, to: NodeId, term: number): Message {
+function readBody(
+  r: Reader,
+  type: PeerMessageType,
+  from: NodeId,
+  to: NodeId,
+  term: number,
+): PeerMessage {
   switch (type) {
     case 'appendEntries': {
       const prevLogIndex = readUint(r, 'prevLogIndex')
@@ -352,6 +408,19 @@ function readBody(r: Reader, type: MessageType, from: NodeId, to: NodeId, term: 
     }
     case 'transferLeader':
       return { type, from, to, term, transferee: readUint(r, 'transferee') }
+    case 'forward': {
+      const id = readUint(r, 'id')
+      return { type, from, to, term, id, data: readBytes(r, 'data') }
+    }
+    case 'forwardReply': {
+      const id = readUint(r, 'id')
+      if (readFlags(r, FLAG, 'accepted') === FLAG) {
+        const index = readUint(r, 'index')
+        const entryTerm = readUint(r, 'entry term')
+        return { type, from, to, term, id, accepted: true, index, entryTerm }
+      }
+      return { type, from, to, term, id, accepted: false, reason: readString(r, 'reason') }
+    }
   }
 }
 

@@ -26,13 +26,14 @@
 
 import net from 'node:net'
 import { crc32, crc32Update } from '../../kv/crc32'
-import type { InstallSnapshot, Message, NodeId } from '../../raft/messages'
+import type { InstallSnapshot, NodeId } from '../../raft/messages'
 import {
   decodePayload,
   encodePayload,
   PROTOCOL_VERSION,
   type Hello,
   type Payload,
+  type PeerMessage,
   type SnapshotHeader,
 } from './codec'
 import {
@@ -47,6 +48,7 @@ import {
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, MAX_FRAME_BYTES_LIMIT } from './frame'
 
 export type { FaultRule, FaultRules, LinkFaults } from './faults'
+export type { ForwardReply, ForwardRequest, PeerMessage } from './codec'
 
 export type LogLevel = 'info' | 'warn' | 'error'
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void
@@ -87,7 +89,7 @@ export interface TransportOptions {
   readonly handshakeTimeoutMs?: number
   /** Uniform in [0, 1), for drop faults and reconnect jitter; default Math.random. */
   readonly random?: () => number
-  onMessage(m: Message): void
+  onMessage(m: PeerMessage): void
   /** A message to `peer` could not be delivered; the node calls RawNode.reportUnreachable. */
   onUnreachable?(peer: NodeId): void
   /** The node calls RawNode.reportSnapshot. */
@@ -124,7 +126,7 @@ export function parsePeerAddress(peer: NodeId, address: string): PeerAddress {
 }
 
 type Outgoing =
-  | { readonly kind: 'frame'; readonly message: Message; readonly frame: Buffer }
+  | { readonly kind: 'frame'; readonly message: PeerMessage; readonly frame: Buffer }
   | {
       readonly kind: 'snapshot'
       readonly message: InstallSnapshot
@@ -185,8 +187,8 @@ export class PeerTransport {
   private readonly inbound = new Set<Inbound>()
   /** Every socket not yet closed, including ones on their way out, so close() leaves none. */
   private readonly sockets = new Set<net.Socket>()
-  private readonly outDelay = new DelayLines<Message>((m) => this.enqueue(m))
-  private readonly inDelay = new DelayLines<Message>((m) => this.deliver(m))
+  private readonly outDelay = new DelayLines<PeerMessage>((m) => this.enqueue(m))
+  private readonly inDelay = new DelayLines<PeerMessage>((m) => this.deliver(m))
   private faultRules: FaultTable = EMPTY_FAULT_TABLE
   private readonly warnedUnknown = new Set<NodeId>()
   private closed = false
@@ -238,7 +240,7 @@ export class PeerTransport {
   }
 
   /** Queues `m` for its destination; never throws and never blocks. */
-  send(m: Message): void {
+  send(m: PeerMessage): void {
     if (this.closed) return
     if (m.from !== this.nodeId || m.to === this.nodeId) {
       this.log(
@@ -301,7 +303,7 @@ export class PeerTransport {
 
   // ---- outbound ----
 
-  private enqueue(m: Message): void {
+  private enqueue(m: PeerMessage): void {
     if (this.closed) return
     const address = this.peers.get(m.to)
     if (address === undefined) {
@@ -332,7 +334,7 @@ export class PeerTransport {
     else if (link.state === 'connected') this.pump(link)
   }
 
-  private outgoing(m: Message): Outgoing | undefined {
+  private outgoing(m: PeerMessage): Outgoing | undefined {
     if (m.type === 'installSnapshot' && m.snapshot.data.length > this.settings.snapshotChunkBytes) {
       return {
         kind: 'snapshot',
@@ -686,14 +688,14 @@ export class PeerTransport {
     if (to !== this.nodeId) throw new Error(`a ${what} for node ${to}, this is node ${this.nodeId}`)
   }
 
-  private receive(peer: NodeId, m: Message): void {
+  private receive(peer: NodeId, m: PeerMessage): void {
     const faults = this.faultRules.in.get(peer) ?? NO_FAULTS
     if (this.faultDrops(faults)) this.counters.dropped++
     else if (this.inDelay.holds(peer, faults.delayMs)) this.inDelay.push(peer, m, faults.delayMs)
     else this.deliver(m)
   }
 
-  private deliver(m: Message): void {
+  private deliver(m: PeerMessage): void {
     if (this.closed) return
     this.counters.received++
     try {
@@ -769,7 +771,7 @@ export class PeerTransport {
     socket.write(frame, done)
   }
 
-  private drop(m: Message): void {
+  private drop(m: PeerMessage): void {
     this.counters.dropped++
     if (m.type === 'installSnapshot') this.reportSnapshot(m.to, false)
   }
