@@ -86,6 +86,30 @@ describe('a cluster of real node processes', () => {
     expect(await c.client(leader).get('via/0').string()).toBe('changed')
   })
 
+  it('a follower whose leader dies answers its writes at once, and takes writes again under the next leader', async () => {
+    const c = await start()
+    const leader = await c.leader()
+    const follower = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
+    const client = c.client(follower)
+    await client.put('before').value('1').exec()
+    await c.manager.killNode(leader)
+    // A write handed to a dead leader must not wait for the request timeout (7 s): it fails
+    // over with the leader ("leader changed") or is never sent and waits for the next leader.
+    const started = Date.now()
+    const first = await client
+      .put('after')
+      .value('2')
+      .exec()
+      .then(
+        () => 'ok',
+        (e: Error) => e.message,
+      )
+    expect(first).not.toMatch(/timed out/)
+    expect(Date.now() - started).toBeLessThan(5000)
+    await eventually(() => client.put('after').value('2').exec())
+    expect(await client.get('after').string()).toBe('2')
+  })
+
   it('keeps every acknowledged write when the leader is killed, and the restarted node catches up', async () => {
     const c = await start()
     await putMany(c, 'k', 0, 50)

@@ -270,6 +270,7 @@ export class RaftNode implements EtcdBackend {
         node.raw.reportSnapshot(peer, ok)
         node.scheduleReady()
       },
+      onForwardDropped: (m) => node.forwardFailed(m.id, ErrNotLeader),
       log: (level, msg, fields) => log(level, msg, fields),
     })
     node.startTicking()
@@ -486,6 +487,8 @@ export class RaftNode implements EtcdBackend {
     this.onEvent({ type: 'roleChanged', role, term: this.raw.raft.term, leader: lead })
     if (role === 'leader') promote(this.store, Date.now())
     else demote(this.store)
+    for (const [id, w] of this.forwarded)
+      if (w.leader !== lead) this.forwardFailed(id, ErrLeaderChanged)
     // Reads in flight asked a leader that is gone: let the clients retry now.
     for (const [ctx, p] of this.pendingReads) {
       clearTimeout(p.timer)
@@ -763,6 +766,19 @@ export class RaftNode implements EtcdBackend {
         : { accepted: false, reason: r.reason },
     )
     this.scheduleReady()
+  }
+
+  /**
+   * Ends a forwarded write without an answer from the leader: ErrNotLeader when it never left
+   * (the caller may send it again), ErrLeaderChanged when its leader was replaced before
+   * answering (it may or may not have been proposed, as with etcd's "leader changed").
+   */
+  private forwardFailed(id: number, err: EtcdError): void {
+    const w = this.forwarded.get(id)
+    if (w === undefined) return
+    this.forwarded.delete(id)
+    clearTimeout(w.timer)
+    w.resolve(err)
   }
 
   private forwardAnswered(m: ForwardReply): void {

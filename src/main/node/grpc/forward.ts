@@ -76,6 +76,7 @@ export function createLeaderClients(opts: LeaderClientsOptions): LeaderClients {
         // The leader's answer is the client's answer: whatever size it is, pass it on.
         'grpc.max_receive_message_length': -1,
         'grpc.max_send_message_length': -1,
+        'grpc.enable_channelz': 0,
       })
       clients.set(address, client)
     }

@@ -33,6 +33,7 @@ import {
   PROTOCOL_VERSION,
   type Hello,
   type Payload,
+  type ForwardRequest,
   type PeerMessage,
   type SnapshotHeader,
 } from './codec'
@@ -94,6 +95,8 @@ export interface TransportOptions {
   onUnreachable?(peer: NodeId): void
   /** The node calls RawNode.reportSnapshot. */
   onSnapshotStatus?(peer: NodeId, ok: boolean): void
+  /** A forwarded write was dropped before it was written to a socket: it never left. */
+  onForwardDropped?(m: ForwardRequest): void
   log?: Logger
 }
 
@@ -774,6 +777,8 @@ export class PeerTransport {
   private drop(m: PeerMessage): void {
     this.counters.dropped++
     if (m.type === 'installSnapshot') this.reportSnapshot(m.to, false)
+    const cb = this.opts.onForwardDropped
+    if (m.type === 'forward' && cb !== undefined) this.later(() => cb(m), 'onForwardDropped')
   }
 
   /** Draws from the random source only when a drop rule is set, so runs replay from a seed. */
