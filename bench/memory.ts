@@ -6,7 +6,7 @@
 //   npx tsx bench/memory.ts --keys 50000    fewer keys
 //   npx tsx bench/memory.ts --no-etcd       RaftLab only
 //   npx tsx bench/memory.ts --batch 250     250 puts in flight instead of 1000 (a busy machine)
-//   npx tsx bench/memory.ts --settle 2      measure 2 s after the last put (default 10 s)
+//   npx tsx bench/memory.ts --settle 2      measure 2 s after the last put (default 12 s)
 //
 // Node flags reach the forked nodes through the environment, e.g.
 //   NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=128" npx tsx bench/memory.ts
@@ -26,7 +26,7 @@ const KEYS = Number(arg('keys') ?? 100_000)
 /** Puts in flight at once: `npm run bench` uses 1000; fewer is kinder to a busy machine. */
 const BATCH = Number(arg('batch') ?? 1000)
 /** Seconds after the last put at which resident memory is measured. */
-const SETTLE_S = Number(arg('settle') ?? 10)
+const SETTLE_S = Number(arg('settle') ?? 12)
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')

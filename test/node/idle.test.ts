@@ -1,105 +1,111 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  collected,
-  compactingGc,
   newIdleTracker,
-  shouldCollect,
-  startIdleReclaimer,
+  nextMode,
+  startIdleWatcher,
   type IdlePolicy,
+  type MemoryMode,
 } from '../../src/main/node/idle'
 
-const MB = 2 ** 20
-const policy: IdlePolicy = { quietMs: 1500, minGrowthBytes: 32 * MB, minIntervalMs: 5000 }
+const policy: IdlePolicy = { quietMs: 1500 }
 
-describe('idle reclaimer policy', () => {
-  it('collects once the node has been quiet for quietMs after growing', () => {
-    const t = newIdleTracker({ progress: '1:1:0', rss: 60 * MB }, 0)
-    expect(shouldCollect(t, { progress: '900:900:0', rss: 300 * MB }, 1000, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: '900:900:0', rss: 300 * MB }, 2000, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: '900:900:0', rss: 300 * MB }, 2500, policy)).toBe(true)
+describe('idle memory policy', () => {
+  it('favours memory once the node has been quiet for quietMs, once', () => {
+    const t = newIdleTracker('1:1:0', 0)
+    expect(nextMode(t, '900:900:0', 1000, policy)).toBeUndefined()
+    expect(nextMode(t, '900:900:0', 2000, policy)).toBeUndefined()
+    expect(nextMode(t, '900:900:0', 2500, policy)).toBe('memory')
+    expect(nextMode(t, '900:900:0', 9000, policy)).toBeUndefined()
   })
 
-  it('never collects while the node keeps making progress', () => {
-    const t = newIdleTracker({ progress: '0', rss: 60 * MB }, 0)
-    for (let now = 500; now <= 60_000; now += 500) {
-      expect(shouldCollect(t, { progress: String(now), rss: 400 * MB }, now, policy)).toBe(false)
+  it('goes back to speed at the first sign of work', () => {
+    const t = newIdleTracker('a', 0)
+    expect(nextMode(t, 'a', 2000, policy)).toBe('memory')
+    expect(nextMode(t, 'b', 2100, policy)).toBe('speed')
+    expect(nextMode(t, 'c', 2200, policy)).toBeUndefined()
+    expect(nextMode(t, 'c', 3000, policy)).toBeUndefined()
+    expect(nextMode(t, 'c', 3700, policy)).toBe('memory')
+  })
+
+  it('never favours memory while the node keeps making progress', () => {
+    const t = newIdleTracker('0', 0)
+    for (let now = 250; now <= 60_000; now += 250) {
+      expect(nextMode(t, String(now), now, policy)).toBeUndefined()
     }
   })
 
-  it('does not collect a quiet node that has not grown', () => {
-    const t = newIdleTracker({ progress: 'x', rss: 60 * MB }, 0)
-    expect(shouldCollect(t, { progress: 'x', rss: 80 * MB }, 10_000, policy)).toBe(false)
-  })
-
-  it('measures growth from the smallest size seen since the last collection', () => {
-    const t = newIdleTracker({ progress: 'a', rss: 200 * MB }, 0)
-    collected(t, 180 * MB, 0)
-    // Pages freed by the collection leave a little later: the floor follows them down.
-    expect(shouldCollect(t, { progress: 'a', rss: 100 * MB }, 6000, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: 'b', rss: 140 * MB }, 7000, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: 'b', rss: 140 * MB }, 9000, policy)).toBe(true)
-  })
-
-  it('keeps collections at least minIntervalMs apart', () => {
-    const t = newIdleTracker({ progress: 'a', rss: 60 * MB }, 0)
-    expect(shouldCollect(t, { progress: 'a', rss: 200 * MB }, 2000, policy)).toBe(true)
-    // Memory that stays (live data, or malloc's) would otherwise be collected on every poll.
-    collected(t, 150 * MB, 2000)
-    expect(shouldCollect(t, { progress: 'a', rss: 100 * MB }, 2500, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: 'a', rss: 200 * MB }, 4000, policy)).toBe(false)
-    expect(shouldCollect(t, { progress: 'a', rss: 200 * MB }, 7000, policy)).toBe(true)
-  })
-})
-
-describe('idle reclaimer', () => {
-  it('gives back the pages a burst filled, without --expose-gc on the command line', async () => {
-    const gc = compactingGc()
-    // A burst like a node's: long-lived records with their buffers interleaved with short-lived
-    // garbage, so that the live ones end up spread thinly over many old-space pages.
-    const live = new Map<string, { v: string; rev: number; buf: Buffer }>()
-    let junk: { a: string; b: number[] }[] = []
-    for (let i = 0; i < 50_000; i++) {
-      live.set(`mem/${i}`, { v: 'v'.repeat(100) + i, rev: i, buf: Buffer.from('x'.repeat(50)) })
-      for (let j = 0; j < 10; j++) junk.push({ a: 'y'.repeat(100) + i + j, b: [i, j, i + j] })
-      if (junk.length > 150_000) junk = []
-    }
-    junk = []
-    await new Promise((r) => setTimeout(r, 500))
-    const before = process.memoryUsage().heapTotal
-    gc()
-    const after = process.memoryUsage().heapTotal
-    expect(live.size).toBe(50_000)
-    // Measured: a plain gc() keeps about two thirds of the heap, compacting keeps under a third.
-    expect(after).toBeLessThan(before * 0.5)
-  })
-
-  it('runs one collection once progress stops after growth, then leaves live memory alone', async () => {
+  it('the watcher switches as progress stops and starts', async () => {
     let progress = 0
-    let rss = 60 * MB
-    let collections = 0
-    const r = startIdleReclaimer({
+    const modes: MemoryMode[] = []
+    const w = startIdleWatcher({
       progress: () => String(progress),
-      rss: () => rss,
-      gc: () => {
-        collections++
-        // What stays is live: it must not be collected again and again.
-        rss = 120 * MB
-      },
-      policy: { quietMs: 100, minGrowthBytes: 32 * MB, minIntervalMs: 200 },
+      setMode: (m) => modes.push(m),
+      policy: { quietMs: 100 },
       pollMs: 20,
     })
     try {
-      progress = 100_000
-      rss = 300 * MB
-      const deadline = Date.now() + 10_000
-      while (collections === 0 && Date.now() < deadline) {
-        await new Promise((res) => setTimeout(res, 20))
-      }
-      expect(collections).toBe(1)
-      await new Promise((res) => setTimeout(res, 1000))
-      expect(collections).toBe(1)
+      await expect.poll(() => modes, { timeout: 5000 }).toEqual(['memory'])
+      progress++
+      await expect.poll(() => modes, { timeout: 5000 }).toEqual(['memory', 'speed'])
+      await expect.poll(() => modes, { timeout: 5000 }).toEqual(['memory', 'speed', 'memory'])
     } finally {
-      r.stop()
+      w.stop()
     }
   })
+})
+
+// A burst like a node's, in a process of its own (V8 flags are per process): long-lived records
+// interleaved with short-lived garbage, so that the live ones end up spread over many pages.
+// Then the process goes quiet in the given mode and reports its heap size as it goes.
+const BURST = `
+const { setV8MemoryMode } = require(process.env.IDLE_MODULE)
+const live = new Map()
+let junk = []
+for (let i = 0; i < 50000; i++) {
+  live.set('mem/' + i, { v: 'v'.repeat(100) + i, rev: i, buf: Buffer.from('x'.repeat(50)) })
+  for (let j = 0; j < 10; j++) junk.push({ a: 'y'.repeat(100) + i + j, b: [i, j, i + j] })
+  if (junk.length > 150000) junk = []
+}
+junk = []
+const peak = process.memoryUsage().heapTotal
+if (process.env.MODE === 'memory') setV8MemoryMode('memory')
+const started = Date.now()
+const t = setInterval(() => {
+  // A quiet node still ticks: a little allocation, as heartbeats make.
+  const tick = Array.from({ length: 50 }, (_, k) => ({ k }))
+  const now = process.memoryUsage().heapTotal
+  if (now < peak / 2 || Date.now() - started > 15000) {
+    clearInterval(t)
+    process.stdout.write(JSON.stringify({ peak, now, live: live.size, tick: tick.length }))
+  }
+}, 100)
+`
+
+function quietHeap(mode: MemoryMode): Promise<{ peak: number; now: number; live: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', BURST], {
+      env: {
+        ...process.env,
+        MODE: mode,
+        IDLE_MODULE: join(import.meta.dirname, '../../src/main/node/idle.ts'),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.on('error', reject)
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`burst exited ${code}`)),
+    )
+  })
+}
+
+describe('memory mode in V8', () => {
+  it('a quiet process favouring memory gives back most of the heap a burst left', async () => {
+    const r = await quietHeap('memory')
+    expect(r.live).toBe(50_000)
+    expect(r.now).toBeLessThan(r.peak / 2)
+  }, 30_000)
 })

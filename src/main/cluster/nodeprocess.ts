@@ -94,9 +94,8 @@ export class NodeProcess {
     const child = fork(this.launch.entry, ['--config', configPath], {
       stdio: ['ignore', out, out, 'ipc'],
       serialization: 'advanced',
-      // Not the manager's own flags (a tsx loader, an inspector): a node runs as users run it,
-      // plus gc() for giving memory back when it goes idle (src/main/node/idle.ts).
-      execArgv: ['--expose-gc'],
+      // Not the manager's own flags (a tsx loader, an inspector): a node runs as users run it.
+      execArgv: [],
       // glibc keeps what a node frees after a burst unless told otherwise: two malloc arenas
       // instead of eight per core (one JS thread and a few libuv workers need no more), and
       // blocks of 128 KiB and up mapped on their own so that freeing one returns it (by

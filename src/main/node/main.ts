@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { attachControl, type NodeReport } from './control'
 import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
-import { DEFAULT_IDLE_POLICY, startIdleReclaimer } from './idle'
+import { startIdleWatcher } from './idle'
 import { createLogger } from './logger'
 import { RaftNode } from './raftnode'
 
@@ -58,31 +58,20 @@ async function main(): Promise<void> {
   running.node = node
   const sizeTimer = setInterval(() => void node.measureDbSize().catch(() => {}), 5000)
   // Heartbeats move none of these, so a node with no clients counts as quiet.
-  const reclaimer = startIdleReclaimer({
-    // The collection stops the process for 0.2-0.7 s, longer than an election timeout. A leader
-    // would lose its followers to an election, so it keeps its memory; and the followers,
-    // which all fall quiet at the same moment, wait a different time each (by node id), so
-    // that two of them never pause together and leave the leader without a quorum.
-    mayPause: () => node.state().role !== 'leader',
-    policy: { ...DEFAULT_IDLE_POLICY, quietMs: DEFAULT_IDLE_POLICY.quietMs + (cfg.id % 8) * 1200 },
+  const idle = startIdleWatcher({
     progress: () => {
       const s = node.state()
-      // Reads move no index, yet a node serving them is busy: a pause would stall clients.
+      // Reads move no index, yet a node serving them is busy.
       return `${s.lastIndex}:${s.applied}:${s.snapshotIndex}:${node.requestsServed}`
     },
-    // The OS gets the freed pages back a little after the collection, so the resident size
-    // right after it says less than V8's own heap total.
-    onCollect: (before, after, ms) =>
-      log('info', 'idle: full garbage collection', {
-        rssBeforeMb: Math.round(before / 2 ** 20),
-        rssAfterMb: Math.round(after / 2 ** 20),
-        heapTotalAfterMb: Math.round(process.memoryUsage().heapTotal / 2 ** 20),
-        ms: Math.round(ms),
+    onChange: (mode) =>
+      log('info', mode === 'memory' ? 'idle: favouring memory' : 'busy: favouring speed', {
+        rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
       }),
   })
   node.onStopped = (code) => {
     clearInterval(sizeTimer)
-    reclaimer.stop()
+    idle.stop()
     void (running.server?.close() ?? Promise.resolve()).finally(() => process.exit(code))
   }
   if (stopping) {
