@@ -33,7 +33,7 @@ interface Target {
   endpoints(): string[]
   /** pids of the member processes */
   pids(): number[]
-  /** Kills the leader with SIGKILL; returns the endpoints of the survivors. */
+  /** Kills the leader with SIGKILL; returns the endpoints of the survivors. The last phase on a target. */
   killLeader(): Promise<string[]>
   restartAll(): Promise<number>
   close(): Promise<void>
@@ -57,12 +57,32 @@ function clientOf(t: Target): Etcd3 {
   return new Etcd3({ hosts: t.endpoints().map((e) => `http://${e}`), dialTimeout: 3000 })
 }
 
-async function measure(t: Target): Promise<Record<string, number>> {
+type Log = (key: string, value: number) => void
+
+/**
+ * Runs every phase: latency, throughput, reads, range and failover on one cluster, then memory
+ * and restart on a fresh one, so that "with 100,000 keys" holds exactly those keys.
+ */
+async function measure(make: () => Promise<Target>): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
-  const log = (k: string, v: number): void => {
+  let name = ''
+  const log: Log = (k, v) => {
     out[k] = v
-    process.stderr.write(`  ${t.name}: ${k} = ${v.toFixed(2)}\n`)
+    process.stderr.write(`  ${name}: ${k} = ${v.toFixed(2)}\n`)
   }
+  for (const phase of [measureRequests, measureMemory]) {
+    const t = await make()
+    name = t.name
+    try {
+      await phase(t, log)
+    } finally {
+      await t.close()
+    }
+  }
+  return out
+}
+
+async function measureRequests(t: Target, log: Log): Promise<void> {
   const c = clientOf(t)
   await retry(() => c.put('warmup').value('x').exec())
 
@@ -140,7 +160,9 @@ async function measure(t: Target): Promise<Record<string, number>> {
   log('failoverMs', performance.now() - t0)
   survivor.close()
   c.close()
+}
 
+async function measureMemory(t: Target, log: Log): Promise<void> {
   const c2 = clientOf(t)
   await retry(() => c2.put('after-failover').value('x').exec())
   for (let i = 0; i < N.memoryKeys; i += 1000) {
@@ -162,7 +184,6 @@ async function measure(t: Target): Promise<Record<string, number>> {
   c2.close()
 
   log('restart100kMs', await t.restartAll())
-  return out
 }
 
 async function raftlabTarget(): Promise<Target> {
@@ -179,8 +200,6 @@ async function raftlabTarget(): Promise<Target> {
     killLeader: async () => {
       const l = await manager.waitForLeader()
       await manager.killNode(l)
-      // Bring it back for the rest of the run once the failover is measured.
-      setTimeout(() => void manager.startNode(l), 3000)
       return manager
         .nodes()
         .filter((n) => n.id !== l)
@@ -275,8 +294,6 @@ async function etcdTarget(bin: string): Promise<Target> {
       const name = await leaderName()
       const p = procs.get(name)
       p?.kill('SIGKILL')
-      const m = members.find((x) => x.name === name)
-      setTimeout(() => m && startMember(m, 'existing'), 3000)
       return members.filter((x) => x.name !== name).map((x) => x.client)
     },
     restartAll: async () => {
@@ -306,20 +323,10 @@ async function etcdTarget(bin: string): Promise<Target> {
 
 async function main(): Promise<void> {
   const results: Record<string, Record<string, number>> = {}
-  const rl = await raftlabTarget()
-  try {
-    results.raftlab = await measure(rl)
-  } finally {
-    await rl.close()
-  }
+  results.raftlab = await measure(raftlabTarget)
   const etcdBin = which('etcd')
   if (etcdBin) {
-    const et = await etcdTarget(etcdBin)
-    try {
-      results.etcd = await measure(et)
-    } finally {
-      await et.close()
-    }
+    results.etcd = await measure(() => etcdTarget(etcdBin))
   } else {
     process.stderr.write('no etcd on PATH (apt-get install etcd-server): RaftLab column only\n')
   }
