@@ -18,13 +18,22 @@ export function logSource(cluster: TestCluster, id: number): LogSource {
   }
 }
 
-/** Waits until every node has applied the leader's last entry, so their logs can be compared. */
+/**
+ * Waits until every node has applied the leader's last entry, so their logs can be compared, and
+ * until the manager's copy of each node's state says so (nodes report index moves at most every
+ * 50 ms, so the copy may trail the node by that much).
+ */
 export async function allApplied(cluster: TestCluster): Promise<void> {
   const leader = await cluster.leader()
-  const last = cluster.manager.process(leader).state?.lastIndex ?? 0
+  const fresh = (await cluster.manager.process(leader).request({ method: 'state' })) as {
+    lastIndex: number
+  }
+  const last = fresh.lastIndex
   await eventually(async () => {
     for (const n of cluster.manager.nodes()) {
-      expect(cluster.manager.process(n.id).state?.applied).toBeGreaterThanOrEqual(last)
+      const state = cluster.manager.process(n.id).state
+      expect(state?.applied).toBeGreaterThanOrEqual(last)
+      expect(state?.commit).toBeGreaterThanOrEqual(last)
     }
   })
 }

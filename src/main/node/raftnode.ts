@@ -65,6 +65,8 @@ import {
 } from './transport/transport'
 
 const REQUEST_TIMEOUT_MS = 7000
+/** The reason a node that does not lead gives for a forwarded write it did not propose. */
+const NOT_LEADER = 'not the leader'
 /** How often a node reports index moves to the manager at most (see publishState). */
 const STATE_INTERVAL_MS = 50
 const LEADER_MESSAGES: ReadonlySet<Message['type']> = new Set([
@@ -205,7 +207,11 @@ export class RaftNode implements EtcdBackend {
       readonly resolve: (r: CommandResponse | EtcdError) => void
     }
   >()
-  private forwardSeq = 0
+  /**
+   * Starts at random: a reply held by a delay rule from before this process restarted must not
+   * match a request of this one.
+   */
+  private forwardSeq = randomInt(2 ** 47)
   transport!: PeerTransport
   onState: (s: NodeState) => void = () => {}
   onEvent: (e: NodeEvent) => void = () => {}
@@ -426,6 +432,13 @@ export class RaftNode implements EtcdBackend {
     this.store.appliedIndex = s.meta.index
     if (this.raw.raft.role === 'leader') promote(this.store, Date.now())
     this.snapshotIndex = s.meta.index
+    // Writes waiting for entries the snapshot covers will never see them applied one by one.
+    for (const [index, w] of this.proposals) {
+      if (index > s.meta.index) continue
+      clearTimeout(w.timer)
+      this.proposals.delete(index)
+      w.resolve(ErrTimeout)
+    }
     this.log('info', 'installed snapshot from leader', { index: s.meta.index, term: s.meta.term })
     this.onEvent({ type: 'snapshotInstalled', index: s.meta.index, from: this.raw.raft.lead })
   }
@@ -487,8 +500,12 @@ export class RaftNode implements EtcdBackend {
     this.onEvent({ type: 'roleChanged', role, term: this.raw.raft.term, leader: lead })
     if (role === 'leader') promote(this.store, Date.now())
     else demote(this.store)
-    for (const [id, w] of this.forwarded)
-      if (w.leader !== lead) this.forwardFailed(id, ErrLeaderChanged)
+    // Against the leader now, not the one this Ready reported: a forward may already have gone
+    // to a newer one while the Ready was being written.
+    const current = this.raw.raft.lead
+    for (const [id, w] of this.forwarded) {
+      if (w.leader !== current) this.forwardFailed(id, ErrLeaderChanged)
+    }
     // Reads in flight asked a leader that is gone: let the clients retry now.
     for (const [ctx, p] of this.pendingReads) {
       clearTimeout(p.timer)
@@ -747,7 +764,7 @@ export class RaftNode implements EtcdBackend {
       } as const
       this.transport.send({ ...head, ...reply } as ForwardReply)
     }
-    if (!this.isLeader()) return answer({ accepted: false, reason: 'not the leader' })
+    if (!this.isLeader()) return answer({ accepted: false, reason: NOT_LEADER })
     try {
       // Refused here rather than logged as undecodable on every node after it commits.
       decodeCommand(m.data)
@@ -786,7 +803,15 @@ export class RaftNode implements EtcdBackend {
     if (w === undefined || w.leader !== m.from) return
     this.forwarded.delete(m.id)
     clearTimeout(w.timer)
-    if (!m.accepted) return w.resolve(ErrNotLeader)
+    if (!m.accepted) {
+      // Nothing was proposed. Not leading (any more, or yet: a transfer) is worth a retry
+      // elsewhere; anything else is the leader's reason, passed on.
+      const retry =
+        m.reason === NOT_LEADER || m.reason.startsWith('leadership is being transferred')
+      return w.resolve(retry ? ErrNotLeader : rejected(m.reason))
+    }
+    // Applied already (a snapshot from the leader covered it): the result is gone with the log.
+    if (m.index <= this.store.appliedIndex) return w.resolve(ErrTimeout)
     void this.waitApplied<CommandResponse>(m.index, m.entryTerm).then(w.resolve)
   }
 
@@ -1015,6 +1040,7 @@ export class RaftNode implements EtcdBackend {
       w.resolve(ErrStopped)
     }
     this.proposals.clear()
+    for (const id of [...this.forwarded.keys()]) this.forwardFailed(id, ErrStopped)
     for (const p of this.pendingReads.values()) {
       clearTimeout(p.timer)
       for (const w of p.waiters) w(ErrStopped)

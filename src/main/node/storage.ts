@@ -201,7 +201,13 @@ export class NodeStorage {
         await this.removeOlderBodies(record.file)
         // NeDB compacts by rewriting the whole file, so only now that the log lost a prefix.
         // state.db and snapshot.db come along: every hard state change appends a line to them.
-        for (const store of Object.values(this.stores)) await store.compactDatafileAsync()
+        // Not held meanwhile: NeDB renames a new file over the old one, which some platforms
+        // refuse, or allow leaving the held descriptor on the old file.
+        for (const store of Object.values(this.stores)) {
+          release(store.filename)
+          await store.compactDatafileAsync()
+          hold(store.filename)
+        }
       })
       return this.mem.snapshot()
     })

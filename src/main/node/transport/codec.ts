@@ -62,7 +62,8 @@ import type {
   SnapshotMeta,
 } from '../../raft/messages'
 
-export const PROTOCOL_VERSION = 1
+/** 2: forward and forwardReply messages. */
+export const PROTOCOL_VERSION = 2
 /** "RLAB": a peer port answering anything else is not a RaftLab node. */
 export const HELLO_MAGIC = 0x524c4142
 
