@@ -195,6 +195,24 @@ describe('group commit', () => {
 })
 
 describe('snapshots', () => {
+  it('keep their body on disk and read it back when the core asks for it', async () => {
+    const dir = await tempDir()
+    await life(dir, async (s) => {
+      await s.save({ entries: range(1, 20, 1), hardState: hs(1, 20), confState: CONF })
+      const body = new TextEncoder().encode('state machine at 10')
+      await s.createSnapshot(10, CONF, body)
+      expect(s.mem.snapshot()).toEqual({
+        meta: { index: 10, term: 1, confState: CONF },
+        data: body,
+      })
+      // What the core gets is what the file holds now: damage it, and the read says so.
+      const file = (await fsp.readdir(dir)).find((f) => f.startsWith('snap-'))
+      expect(file).toBeDefined()
+      await fsp.writeFile(join(dir, file as string), 'other bytes')
+      expect(() => s.mem.snapshot()).toThrow(/snapshot body is damaged/)
+    })
+  })
+
   it('truncate the log, shrink the datafile by compaction, and recover with later entries', async () => {
     const dir = await tempDir()
     const logDb = join(dir, 'log.db')

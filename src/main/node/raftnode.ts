@@ -229,8 +229,7 @@ export class RaftNode implements EtcdBackend {
     this.snapshotCount = cfg.snapshotCount
     this.clusterId = clusterIdOf(cfg.clusterName)
     for (const m of cfg.initialCluster) this.book.set(m.id, m)
-    const snap = storage.mem.snapshot()
-    this.snapshotIndex = snap.meta.index
+    this.snapshotIndex = storage.mem.snapshotMeta().index
     this.savedHard = storage.initialState().hardState
     this.latestHard = this.savedHard
     const decoded = decodeNodeSnapshot(storage.snapshotData())
@@ -242,7 +241,7 @@ export class RaftNode implements EtcdBackend {
       storage: storage.mem,
       electionTick: cfg.electionTicks,
       heartbeatTick: cfg.heartbeatTicks,
-      applied: snap.meta.index,
+      applied: this.snapshotIndex,
       rng: seededRng(randomInt(2 ** 31)),
     })
   }

@@ -20,6 +20,7 @@ import {
   type HardState,
   type InitialState,
   type Snapshot,
+  type SnapshotMeta,
 } from '../raft'
 import {
   entryToDoc,
@@ -81,9 +82,30 @@ const stderrLog: StorageLog = (_level, msg, fields) =>
   console.warn(fields ? `${msg} ${JSON.stringify(fields)}` : msg)
 const EMPTY = new Uint8Array(0)
 
+/**
+ * The core's view of the log with the snapshot body left on disk. A body holds the whole key
+ * space (13 MB at 100,000 keys) and is needed only to send it to a follower behind the log, so
+ * it is read back when asked for instead of being kept in memory for good.
+ */
+class LogView extends MemoryStorage {
+  constructor(private readonly body: () => Uint8Array) {
+    super()
+  }
+
+  override snapshot(): Snapshot {
+    const s = super.snapshot()
+    return s.meta.index === 0 ? s : { meta: s.meta, data: this.body() }
+  }
+
+  /** The snapshot's index, term and membership, without reading its body. */
+  snapshotMeta(): SnapshotMeta {
+    return super.snapshot().meta
+  }
+}
+
 export class NodeStorage {
   /** What the consensus core reads (Config.storage); in step with what is durable. */
-  readonly mem: MemoryStorage
+  readonly mem: LogView
   private conf: ConfState
   private snapRecord: SnapshotRecord | undefined
   /** Every operation that touches the files runs after the previous one has finished. */
@@ -97,12 +119,9 @@ export class NodeStorage {
     private readonly syncFile: (path: string) => Promise<void>,
     private readonly log: StorageLog,
     contents: DataDirContents,
-    snapshotData: Uint8Array,
   ) {
-    this.mem = new MemoryStorage()
-    if (contents.snapshot) {
-      this.mem.applySnapshot({ meta: contents.snapshot.meta, data: snapshotData })
-    }
+    this.mem = new LogView(() => this.snapshotData())
+    if (contents.snapshot) this.mem.applySnapshot({ meta: contents.snapshot.meta, data: EMPTY })
     this.mem.append(contents.entries.map((l) => l.entry))
     this.mem.setHardState(contents.hardState)
     this.conf = contents.confState
@@ -120,7 +139,8 @@ export class NodeStorage {
     await ensureDataDir(dir, options.create)
     // Everything is checked before anything is changed, so a refusal leaves the files as they were.
     const contents = await readDataDir(dir)
-    const snapshotData = contents.snapshot ? readSnapshotBody(dir, contents.snapshot) : EMPTY
+    // Read to check its size and CRC-32 now; kept on disk, not in memory (see LogView).
+    if (contents.snapshot) readSnapshotBody(dir, contents.snapshot)
 
     for (const name of [LOG_FILE, STATE_FILE, SNAPSHOT_FILE]) {
       await restoreInterruptedCompaction(join(dir, name), log)
@@ -145,7 +165,7 @@ export class NodeStorage {
     }
     // Held from here on (storage/appender.ts); NeDB rewrote each file as it loaded it.
     for (const store of Object.values(stores)) hold(store.filename)
-    return new NodeStorage(dir, stores, syncFile, log, contents, snapshotData)
+    return new NodeStorage(dir, stores, syncFile, log, contents)
   }
 
   initialState(): InitialState {
@@ -176,8 +196,7 @@ export class NodeStorage {
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
     return this.serialize(async () => {
-      const current = this.mem.snapshot()
-      if (index <= current.meta.index) return current
+      if (index <= this.mem.snapshotMeta().index) return this.mem.snapshot()
       const term = this.mem.term(index)
       if (typeof term !== 'number') {
         throw new Error(
@@ -196,7 +215,7 @@ export class NodeStorage {
         // No fdatasync for these removals: compaction below rewrites the file durably, and until
         // then recovery ignores entries that the durable snapshot covers.
         await this.stores.log.remove({ _id: { $lte: index } }, { multi: true })
-        this.mem.createSnapshot(index, confState, data)
+        this.mem.createSnapshot(index, confState, EMPTY)
         this.snapRecord = record
         await this.removeOlderBodies(record.file)
         // NeDB compacts by rewriting the whole file, so only now that the log lost a prefix.
@@ -209,7 +228,7 @@ export class NodeStorage {
           hold(store.filename)
         }
       })
-      return this.mem.snapshot()
+      return { meta: this.mem.snapshotMeta(), data }
     })
   }
 
@@ -236,7 +255,7 @@ export class NodeStorage {
 
   private async persist(rd: PersistRequest): Promise<void> {
     const { snapshot, hardState } = rd
-    const current = this.mem.snapshot().meta.index
+    const current = this.mem.snapshotMeta().index
     if (snapshot && snapshot.meta.index < current) {
       throw new Error(
         `snapshot at index ${snapshot.meta.index} is older than the stored one at ${current}`,
@@ -295,7 +314,7 @@ export class NodeStorage {
       }
 
       if (snapshot && record) {
-        this.mem.applySnapshot(snapshot)
+        this.mem.applySnapshot({ meta: snapshot.meta, data: EMPTY })
         this.snapRecord = record
       }
       this.mem.append(entries)
@@ -343,7 +362,11 @@ export class NodeStorage {
       this.checkUsable()
       return op()
     })
-    this.queue = run.catch(() => undefined)
+    // Not the result itself: the queue would hold it (a snapshot body) until the next write.
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    )
     return run
   }
 
