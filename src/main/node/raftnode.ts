@@ -738,10 +738,7 @@ export class RaftNode implements EtcdBackend {
     if (lead === NONE) return Promise.resolve(ErrNoLeader)
     const id = ++this.forwardSeq
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.forwarded.delete(id)
-        resolve(ErrTimeout)
-      }, REQUEST_TIMEOUT_MS)
+      const timer = setTimeout(() => this.forwardFailed(id, ErrTimeout), REQUEST_TIMEOUT_MS)
       this.forwarded.set(id, { leader: lead, timer, resolve })
       const term = this.raw.raft.term
       this.transport.send({ type: 'forward', from: this.cfg.id, to: lead, term, id, data })
@@ -787,7 +784,8 @@ export class RaftNode implements EtcdBackend {
   /**
    * Ends a forwarded write without an answer from the leader: ErrNotLeader when it never left
    * (the caller may send it again), ErrLeaderChanged when its leader was replaced before
-   * answering (it may or may not have been proposed, as with etcd's "leader changed").
+   * answering and ErrTimeout when none came (either way it may or may not have been proposed,
+   * as etcd says it), ErrStopped when this node stops.
    */
   private forwardFailed(id: number, err: EtcdError): void {
     const w = this.forwarded.get(id)
