@@ -125,8 +125,9 @@ export async function write<C extends Command>(
 ): Promise<object> {
   const proposal = encodeProposal(cmd)
   if (isEtcdError(proposal)) throw etcdFailure(proposal)
-  if (UNSAFE === 'ack-before-commit' && cmd.type === 'put' && ctx.backend.isLeader()) {
-    // Test-only (unsafe.ts): the answer leaves before the entry commits.
+  if (UNSAFE === 'ack-before-commit' && cmd.type === 'put') {
+    // Test-only (unsafe.ts): the answer leaves before the entry commits, on any node (a
+    // follower's write is handed to the leader as usual and may never commit).
     const pending = ctx.backend.propose(cmd)
     const revision = ctx.backend.store.revision + 1
     void pending.catch(() => {})
