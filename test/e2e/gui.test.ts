@@ -241,6 +241,12 @@ describe('the GUI in Chromium against real nodes', { timeout: 90_000 }, () => {
     await etcdPut('/e2e/live', 'changed behind your back')
     await page.click(byTestId('key-save'))
 
+    // Either outcome ends the wait, so that an error says what it was.
+    await page
+      .locator(`${byTestId('stale-banner')}, ${byTestId('key-error')}`)
+      .first()
+      .waitFor({ timeout: LIVE_MS })
+    expect(await page.locator(byTestId('key-error')).allTextContents()).toEqual([])
     await page.locator(byTestId('stale-banner')).waitFor({ timeout: LIVE_MS })
     // The refused edit wrote nothing.
     expect(await etcdGet('/e2e/live')).toBe('changed behind your back')
