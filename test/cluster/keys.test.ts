@@ -237,6 +237,36 @@ describe('KeyStore', () => {
 })
 
 describe('prefixRange', () => {
+  it('makes a compare-and-swap again when an election leaves its outcome unknown', async () => {
+    const leader = await cluster.leader()
+    const follower = cluster.manager.nodes().find((n) => n.id !== leader)
+    if (follower?.client === undefined) throw new Error('no follower to write through')
+    const through = new KeyStore(() => [follower.client ?? ''])
+    try {
+      const first = await through.put({ key: 'cas/election', value: 'a', expectModRevision: 0 })
+      expect(first.ok).toBe(true)
+      // The follower hands the write to a leader that never answers; the node that follows
+      // it reports "leader changed", and the store tries again under the new leader.
+      cluster.manager.pauseNode(leader)
+      try {
+        const next = await through.put({
+          key: 'cas/election',
+          value: 'b',
+          expectModRevision: first.revision,
+        })
+        expect(next).toMatchObject({ ok: true, current: { version: 2 } })
+        expect(next.revision).toBeGreaterThan(first.revision)
+      } finally {
+        cluster.manager.resumeNode(leader)
+      }
+      const now = await through.get('cas/election')
+      expect(text(now.kv?.value ?? '')).toBe('b')
+      expect(now.kv?.version).toBe(2)
+    } finally {
+      await through.close()
+    }
+  }, 30_000)
+
   it('ends a prefix after its last byte that can grow', () => {
     expect(prefixRange(Buffer.from('a/'))[1].toString()).toBe('a0')
     expect([...prefixRange(Buffer.from([0x61, 0xff]))[1]]).toEqual([0x62])

@@ -2,6 +2,7 @@
 // nodes are running. Everything goes through the etcd v3 API as any client would, so the same
 // code serves a RaftLab cluster and a real etcd cluster.
 
+import { noop } from 'cockatiel'
 import {
   CompareResult,
   CompareTarget,
@@ -9,7 +10,9 @@ import {
   SortOrder,
   SortTarget,
   type IKeyValue,
+  type IPutRequest,
   type IResponseHeader,
+  type ITxnResponse,
 } from 'etcd3'
 import {
   keyDumpSchema,
@@ -38,11 +41,20 @@ const EXPORT_PAGE = 1000
 /** How long a replaced client lives on, so calls already running on it can finish. */
 const RETIRE_AFTER_MS = 10_000
 
+/** Tries of a compare-and-swap whose outcome an election or a timeout left unknown. */
+const CAS_ATTEMPTS = 3
+/**
+ * What the etcd API answers when a write may not have happened: the leader changed or gave up
+ * waiting, there was no leader, or the node could not be reached. Anything else is final.
+ */
+const UNKNOWN_OUTCOME =
+  /leader changed|request timed out|no leader|not leader|unavailable|ECONNREFUSED|ECONNRESET/i
+
 const ZERO = Buffer.from([0])
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export class KeyStore {
-  private current: { readonly key: string; readonly client: Etcd3 } | undefined
+  private current: { readonly key: string; readonly client: Etcd3; readonly cas: Etcd3 } | undefined
   private readonly retired = new Set<Etcd3>()
   private readonly watches = new Set<() => void>()
   private closed = false
@@ -52,20 +64,41 @@ export class KeyStore {
 
   /** A client of the running nodes; replaced whenever that set changes. */
   private client(): Etcd3 {
+    return this.clients().client
+  }
+
+  /**
+   * The same nodes through a client that never repeats a call by itself: etcd3 retries a call
+   * that failed with "unavailable" (as "leader changed" and "request timed out" do), and a
+   * compare-and-swap repeated behind our back would report its own earlier success as a
+   * conflict. compareAndSwap below repeats it knowingly.
+   */
+  private casClient(): Etcd3 {
+    return this.clients().cas
+  }
+
+  private clients(): { readonly client: Etcd3; readonly cas: Etcd3 } {
     if (this.closed) throw new Error('the key store is closed')
     const hosts = [...this.endpoints()].sort()
     if (hosts.length === 0) {
       throw new Error('no node is running: start the cluster (or a node) to read and write keys')
     }
     const key = hosts.join(',')
-    if (this.current?.key === key) return this.current.client
-    if (this.current) this.retire(this.current.client)
-    const client = new Etcd3({
+    if (this.current?.key === key) return this.current
+    if (this.current) {
+      this.retire(this.current.client)
+      this.retire(this.current.cas)
+    }
+    const options = {
       hosts: hosts.map((h) => (h.includes('://') ? h : `http://${h}`)),
       dialTimeout: 3000,
-    })
-    this.current = { key, client }
-    return client
+    }
+    this.current = {
+      key,
+      client: new Etcd3(options),
+      cas: new Etcd3({ ...options, faultHandling: { global: noop } }),
+    }
+    return this.current
   }
 
   private retire(client: Etcd3): void {
@@ -73,6 +106,38 @@ export class KeyStore {
     setTimeout(() => {
       if (this.retired.delete(client)) client.close()
     }, RETIRE_AFTER_MS).unref()
+  }
+
+  /**
+   * One Txn: `op` if `key` is still at `modRevision` (0: absent), else a read of it. A try
+   * whose outcome is unknown (see UNKNOWN_OUTCOME) is made again: the compare keeps a repeat
+   * from writing twice, and `retried` tells the caller to recognise its own earlier write.
+   */
+  private async compareAndSwap(
+    key: Buffer,
+    modRevision: number,
+    op: { request_put: IPutRequest } | { request_delete_range: { key: Buffer } },
+  ): Promise<{ res: ITxnResponse; retried: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.casClient().kv.txn({
+          compare: [
+            {
+              key,
+              target: CompareTarget.Mod,
+              result: CompareResult.Equal,
+              mod_revision: modRevision,
+            },
+          ],
+          success: [op],
+          failure: [{ request_range: { key } }],
+        })
+        return { res, retried: attempt > 1 }
+      } catch (cause) {
+        if (attempt >= CAS_ATTEMPTS || !UNKNOWN_OUTCOME.test(String(cause))) throw cause
+        await new Promise((r) => setTimeout(r, 200 * attempt))
+      }
+    }
   }
 
   /** Keys under a prefix in key order, one page after the cursor, and how many match in all. */
@@ -157,19 +222,22 @@ export class KeyStore {
       const revision = rev(res.header)
       return { ok: true, revision, current: written(i.key, value, lease, revision, res.prev_kv) }
     }
-    const res = await client.kv.txn({
-      compare: [
-        {
-          key,
-          target: CompareTarget.Mod,
-          result: CompareResult.Equal,
-          mod_revision: i.expectModRevision,
-        },
-      ],
-      success: [{ request_put: put }],
-      failure: [{ request_range: { key } }],
+    const { res, retried } = await this.compareAndSwap(key, i.expectModRevision, {
+      request_put: put,
     })
     const revision = rev(res.header)
+    const found = res.responses[0]?.response_range?.kvs[0]
+    // A try that failed after one whose outcome was unknown: if the key holds exactly what this
+    // write put there, the earlier try is what happened.
+    if (
+      !res.succeeded &&
+      retried &&
+      found !== undefined &&
+      Buffer.from(found.value).equals(value) &&
+      Number(found.lease) === lease
+    ) {
+      return { ok: true, revision: Number(found.mod_revision), current: keyView(found) }
+    }
     if (!res.succeeded) {
       // The lease was made for this write only; nothing will ever be attached to it.
       if (lease !== 0) await client.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined)
@@ -194,19 +262,15 @@ export class KeyStore {
       const res = await client.kv.deleteRange({ key: range[0], range_end: range[1] })
       return { ok: true, revision: rev(res.header), current: null, deleted: Number(res.deleted) }
     }
-    const res = await client.kv.txn({
-      compare: [
-        {
-          key,
-          target: CompareTarget.Mod,
-          result: CompareResult.Equal,
-          mod_revision: i.expectModRevision,
-        },
-      ],
-      success: [{ request_delete_range: { key } }],
-      failure: [{ request_range: { key } }],
+    const { res, retried } = await this.compareAndSwap(key, i.expectModRevision, {
+      request_delete_range: { key },
     })
     const revision = rev(res.header)
+    // As for put: a key already gone after an unknown outcome was deleted by the earlier try.
+    const found = res.responses[0]?.response_range?.kvs[0]
+    if (!res.succeeded && retried && found === undefined && i.expectModRevision !== 0) {
+      return { ok: true, revision, current: null, deleted: 1 }
+    }
     if (!res.succeeded) {
       const now = res.responses[0]?.response_range?.kvs[0]
       return { ok: false, revision, current: now ? keyView(now) : null, deleted: 0 }
@@ -302,6 +366,7 @@ export class KeyStore {
     this.watches.clear()
     this.closed = true
     this.current?.client.close()
+    this.current?.cas.close()
     this.current = undefined
     for (const c of this.retired) c.close()
     this.retired.clear()
