@@ -770,16 +770,18 @@ export class PeerTransport {
   }
 
   /**
-   * Frames written in one turn of the event loop leave in one system call: the socket is corked
-   * at the first and uncorked once the turn's I/O callbacks have run. Under load a turn queues
-   * many small frames to the same peer (forwarded writes, their replies, appends and acks), and
-   * on loopback each write() costs tens of microseconds of the sender's CPU.
+   * Frames written by one callback leave in one system call: the socket is corked at the first
+   * and uncorked when the callback and the ticks it queued have run. Under load one callback
+   * queues several small frames to the same peer (a Ready's appends and heartbeats, forwarded
+   * writes and their replies), and on loopback each write() costs tens of microseconds of the
+   * sender's CPU. Not until setImmediate: under heavy load a whole poll phase can take longer
+   * than an election timeout, and heartbeats held that long made the followers elect.
    */
   private write(socket: net.Socket, frame: Buffer, done?: (err?: Error | null) => void): void {
     this.counters.bytesSent += frame.length
     if (socket.writableCorked === 0) {
       socket.cork()
-      setImmediate(() => socket.uncork())
+      process.nextTick(() => socket.uncork())
     }
     socket.write(frame, done)
   }
