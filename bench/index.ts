@@ -375,7 +375,7 @@ async function main(): Promise<void> {
     ],
     [`restart with ${N.memoryKeys} keys`, r.restart100kMs, e.restart100kMs, 'ms', 'lower'],
     [
-      `failed puts loading ${N.memoryKeys} keys, 1000 at a time`,
+      `failed puts while loading ${N.memoryKeys} keys`,
       r.errorsLoad100k,
       e.errorsLoad100k,
       'puts',
