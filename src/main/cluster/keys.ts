@@ -112,12 +112,13 @@ export class KeyStore {
    * One Txn: `op` if `key` is still at `modRevision` (0: absent), else a read of it. A try
    * whose outcome is unknown (see UNKNOWN_OUTCOME) is made again: the compare keeps a repeat
    * from writing twice, and `retried` tells the caller to recognise its own earlier write.
+   * `found` is the key as the failure branch read it (undefined when absent or on success).
    */
   private async compareAndSwap(
     key: Buffer,
     modRevision: number,
     op: { request_put: IPutRequest } | { request_delete_range: { key: Buffer } },
-  ): Promise<{ res: ITxnResponse; retried: boolean }> {
+  ): Promise<{ res: ITxnResponse; retried: boolean; found: IKeyValue | undefined }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.casClient().kv.txn({
@@ -132,7 +133,8 @@ export class KeyStore {
           success: [op],
           failure: [{ request_range: { key } }],
         })
-        return { res, retried: attempt > 1 }
+        const found = res.succeeded ? undefined : res.responses[0]?.response_range?.kvs[0]
+        return { res, retried: attempt > 1, found }
       } catch (cause) {
         if (attempt >= CAS_ATTEMPTS || !UNKNOWN_OUTCOME.test(String(cause))) throw cause
         await new Promise((r) => setTimeout(r, 200 * attempt))
@@ -222,11 +224,10 @@ export class KeyStore {
       const revision = rev(res.header)
       return { ok: true, revision, current: written(i.key, value, lease, revision, res.prev_kv) }
     }
-    const { res, retried } = await this.compareAndSwap(key, i.expectModRevision, {
+    const { res, retried, found } = await this.compareAndSwap(key, i.expectModRevision, {
       request_put: put,
     })
     const revision = rev(res.header)
-    const found = res.responses[0]?.response_range?.kvs[0]
     // A try that failed after one whose outcome was unknown: if the key holds exactly what this
     // write put there, the earlier try is what happened.
     if (
@@ -241,8 +242,7 @@ export class KeyStore {
     if (!res.succeeded) {
       // The lease was made for this write only; nothing will ever be attached to it.
       if (lease !== 0) await client.leaseClient.leaseRevoke({ ID: lease }).catch(() => undefined)
-      const now = res.responses[0]?.response_range?.kvs[0]
-      return { ok: false, revision, current: now ? keyView(now) : null }
+      return { ok: false, revision, current: found ? keyView(found) : null }
     }
     const prev = res.responses[0]?.response_put?.prev_kv
     return { ok: true, revision, current: written(i.key, value, lease, revision, prev) }
@@ -262,18 +262,16 @@ export class KeyStore {
       const res = await client.kv.deleteRange({ key: range[0], range_end: range[1] })
       return { ok: true, revision: rev(res.header), current: null, deleted: Number(res.deleted) }
     }
-    const { res, retried } = await this.compareAndSwap(key, i.expectModRevision, {
+    const { res, retried, found } = await this.compareAndSwap(key, i.expectModRevision, {
       request_delete_range: { key },
     })
     const revision = rev(res.header)
     // As for put: a key already gone after an unknown outcome was deleted by the earlier try.
-    const found = res.responses[0]?.response_range?.kvs[0]
     if (!res.succeeded && retried && found === undefined && i.expectModRevision !== 0) {
       return { ok: true, revision, current: null, deleted: 1 }
     }
     if (!res.succeeded) {
-      const now = res.responses[0]?.response_range?.kvs[0]
-      return { ok: false, revision, current: now ? keyView(now) : null, deleted: 0 }
+      return { ok: false, revision, current: found ? keyView(found) : null, deleted: 0 }
     }
     const deleted = Number(res.responses[0]?.response_delete_range?.deleted ?? 0)
     return { ok: true, revision, current: null, deleted }
