@@ -51,9 +51,10 @@ export interface EtcdBackend {
    * it to the leader first. Rejects (resolves to an error) with etcd's errors:
    * "etcdserver: no leader", "etcdserver: not leader" (the leader asked no longer leads and
    * proposed nothing: safe to retry), "etcdserver: leader changed",
-   * "etcdserver: request timed out".
+   * "etcdserver: request timed out". `encoded` is `cmd` as encodeProposal made it, when the
+   * caller has it already (the API layer encodes each write to check its size).
    */
-  propose(cmd: Command): Promise<CommandResponse | EtcdError>
+  propose(cmd: Command, encoded?: Uint8Array): Promise<CommandResponse | EtcdError>
   /**
    * Resolves once the local store has applied everything committed before the call (ReadIndex,
    * §6.4 of Ongaro's dissertation): a read served after it is linearizable.

@@ -719,9 +719,9 @@ export class RaftNode implements EtcdBackend {
    * (forward below), and the follower answers once it has applied the entry itself: its store
    * computes the same response as the leader's.
    */
-  propose(cmd: Command): Promise<CommandResponse | EtcdError> {
+  propose(cmd: Command, encoded?: Uint8Array): Promise<CommandResponse | EtcdError> {
     if (this.stopped) return Promise.resolve(ErrStopped)
-    const data = encodeProposal(cmd)
+    const data = encoded ?? encodeProposal(cmd)
     if (isEtcdError(data)) return Promise.resolve(data)
     if (this.isLeader()) return this.proposeData(data)
     return this.forward(data)

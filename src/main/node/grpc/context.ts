@@ -128,7 +128,7 @@ export async function write<C extends Command>(
   if (UNSAFE === 'ack-before-commit' && cmd.type === 'put') {
     // Test-only (unsafe.ts): the answer leaves before the entry commits, on any node (a
     // follower's write is handed to the leader as usual and may never commit).
-    const pending = ctx.backend.propose(cmd)
+    const pending = ctx.backend.propose(cmd, proposal)
     const revision = ctx.backend.store.revision + 1
     void pending.catch(() => {})
     return toWire({ header: { revision } } as CommandResponse<C>)
@@ -138,7 +138,7 @@ export async function write<C extends Command>(
   if (wasForwarded(call) && !ctx.backend.isLeader()) throw etcdFailure(ErrLeaderChanged)
   const deadline = Date.now() + LEADER_WAIT_MS
   for (;;) {
-    const r = await ctx.backend.propose(cmd)
+    const r = await ctx.backend.propose(cmd, proposal)
     if ((r === ErrNoLeader || r === ErrNotLeader) && Date.now() < deadline) {
       await sleep(10)
       continue
