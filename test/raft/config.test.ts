@@ -38,6 +38,10 @@ describe('validateConfig', () => {
       [{ maxInflightBytes: -1 }, 'max inflight bytes must be positive, got -1'],
       [{ maxCommittedSizePerReady: 0 }, 'max committed size per ready must be positive, got 0'],
       [{ applied: -1 }, 'applied must be a non-negative integer, got -1'],
+      [
+        { commitBroadcast: 'lazy' as ConfigInput['commitBroadcast'] },
+        "commit broadcast must be 'immediate' or 'piggyback', got lazy",
+      ],
       [{ applied: 0.5 }, 'applied must be a non-negative integer, got 0.5'],
     ]
     for (const [over, sentence] of cases) {

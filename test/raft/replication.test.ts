@@ -126,6 +126,72 @@ describe('§5.3 log replication', () => {
     expect(c.get(2).applied.map((e) => e.index)).toEqual([1, 2])
   })
 
+  it("with commitBroadcast 'piggyback' a new commit index waits for the next heartbeat instead of an AppendEntries of its own", () => {
+    const c = cluster({ voters: [1, 2, 3], config: { commitBroadcast: 'piggyback' } })
+    c.elect(1)
+    c.node(1).propose(bytes('x'))
+    const sent = c.stabilize()
+    expect(transcript(sent)).toEqual([
+      '1→2 appendEntries term=1 prev=(1,1) entries=[2@1] commit=1',
+      '1→3 appendEntries term=1 prev=(1,1) entries=[2@1] commit=1',
+      '2→1 appendEntriesResponse term=1 index=2',
+      '3→1 appendEntriesResponse term=1 index=2',
+    ])
+    expect(c.raft(1).log.committed).toBe(2)
+    expect(c.raft(2).log.committed).toBe(1)
+    // The leader's next heartbeat tells both followers; they apply the entry then.
+    c.tick(1)
+    c.stabilize()
+    expect(c.raft(2).log.committed).toBe(2)
+    expect(c.raft(3).log.committed).toBe(2)
+    expect(c.get(3).applied.map((e) => e.index)).toEqual([1, 2])
+  })
+
+  it("with commitBroadcast 'piggyback' the next AppendEntries carries the commit index", () => {
+    const c = cluster({ voters: [1, 2, 3], config: { commitBroadcast: 'piggyback' } })
+    c.elect(1)
+    c.node(1).propose(bytes('x'))
+    c.stabilize()
+    c.node(1).propose(bytes('y'))
+    expect(transcript(c.collect([1]))).toEqual([
+      '1→2 appendEntries term=1 prev=(2,1) entries=[3@1] commit=2',
+      '1→3 appendEntries term=1 prev=(2,1) entries=[3@1] commit=2',
+    ])
+  })
+
+  it('a follower that awaits a commit hears of it at once, each time one of its indexes commits', () => {
+    const c = cluster({ voters: [1, 2, 3, 4, 5], config: { commitBroadcast: 'piggyback' } })
+    c.elect(1)
+    const x = c.node(1).propose(bytes('x'))
+    const y = c.node(1).propose(bytes('y'))
+    if (!x.ok || !y.ok) throw new Error('proposals refused')
+    c.node(1).awaitCommit(5, x.index)
+    c.node(1).awaitCommit(5, y.index)
+    // Entry 3 reaches only follower 5 at first, so entry 2 commits before it.
+    const sent = c.stabilize({
+      hold: (m) =>
+        m.type === 'appendEntries' && m.to !== 5 && m.entries.some((e) => e.index === y.index),
+    })
+    expect(c.raft(1).log.committed).toBe(x.index)
+    expect(transcript(sent.filter((m) => m.type === 'appendEntries' && m.to === 5))).toEqual([
+      '1→5 appendEntries term=1 prev=(1,1) entries=[2@1] commit=1',
+      '1→5 appendEntries term=1 prev=(2,1) entries=[3@1] commit=1',
+      '1→5 appendEntries term=1 prev=(3,1) entries=[] commit=2',
+    ])
+    expect(c.raft(5).log.committed).toBe(x.index)
+    c.deliver(c.release())
+    const later = c.stabilize()
+    expect(transcript(later.filter((m) => m.type === 'appendEntries'))).toEqual([
+      '1→5 appendEntries term=1 prev=(3,1) entries=[] commit=3',
+    ])
+    expect(c.raft(5).log.committed).toBe(y.index)
+    // The others asked for nothing: they hear of either commit with the next heartbeat.
+    expect(c.raft(2).log.committed).toBe(1)
+    c.tick(1)
+    c.stabilize()
+    expect(c.raft(2).log.committed).toBe(y.index)
+  })
+
   it('a heartbeat carries min(follower match, commit): a follower never commits past what it is known to store', () => {
     const c = cluster({ voters: [1, 2, 3] })
     c.elect(1)

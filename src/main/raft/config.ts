@@ -53,6 +53,16 @@ export interface Config {
    * removed or flaky nodes from deposing a healthy leader.
    */
   readonly checkQuorum: boolean
+  /**
+   * How followers learn that the leader's commit index moved. 'immediate': an AppendEntries
+   * to every follower at once, as etcd's raft does; each costs a message and its
+   * acknowledgement per follower per commit, which is much of a follower's work under a
+   * sequential load. 'piggyback': on the next AppendEntries or heartbeat (within
+   * heartbeatTick), except to a follower that asked with awaitCommit, which hears at once.
+   * Either way a follower applies an entry only once it is committed; 'piggyback' only lets it
+   * apply up to a heartbeat later.
+   */
+  readonly commitBroadcast: 'immediate' | 'piggyback'
   /** Source of the election jitter; a seeded one makes a run reproducible. */
   readonly rng: Rng
   /**
@@ -84,6 +94,7 @@ export const DEFAULTS = {
   maxCommittedSizePerReady: 64 * 1024 * 1024,
   preVote: true,
   checkQuorum: true,
+  commitBroadcast: 'immediate',
 } as const
 
 /** Fills in defaults and rejects nonsense with a sentence that says what to change. */
@@ -103,6 +114,11 @@ export function validateConfig(input: ConfigInput): Config {
   positiveInt('heartbeat tick', c.heartbeatTick)
   if (c.electionTick <= c.heartbeatTick) {
     throw new Error('election tick must be greater than heartbeat tick')
+  }
+  if (c.commitBroadcast !== 'immediate' && c.commitBroadcast !== 'piggyback') {
+    throw new Error(
+      `commit broadcast must be 'immediate' or 'piggyback', got ${String(c.commitBroadcast)}`,
+    )
   }
   positiveInt('max inflight msgs', c.maxInflightMsgs)
   positiveInt('max entries per msg', c.maxEntriesPerMsg)

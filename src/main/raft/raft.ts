@@ -69,6 +69,11 @@ export class Raft {
   private readRequests: ReadRequest[] = []
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   private pendingReads: { context: string; from: NodeId }[] = []
+  /**
+   * With commitBroadcast 'piggyback': followers waiting to hear that an index committed, each
+   * with the indexes it waits for in ascending order (see awaitCommit).
+   */
+  private readonly commitWaiters = new Map<NodeId, number[]>()
   private readonly cfg: Config
 
   constructor(input: ConfigInput) {
@@ -143,6 +148,7 @@ export class Raft {
     this.votes = new Map()
     this.readRequests = []
     this.pendingReads = []
+    this.commitWaiters.clear()
     this.prs.clear()
     this.syncProgress()
     const self = this.prs.get(this.id)
@@ -634,7 +640,18 @@ export class Raft {
   }
 
   private commitAdvanced(): void {
-    this.bcastAppend()
+    if (this.cfg.commitBroadcast === 'immediate') {
+      this.bcastAppend()
+    } else {
+      const committed = this.log.committed
+      for (const [id, indexes] of this.commitWaiters) {
+        if (indexes[0]! > committed) continue
+        const rest = indexes.filter((i) => i > committed)
+        if (rest.length > 0) this.commitWaiters.set(id, rest)
+        else this.commitWaiters.delete(id)
+        this.sendAppend(id)
+      }
+    }
     if (this.log.term(this.log.committed) === this.term && this.pendingReads.length > 0) {
       const pending = this.pendingReads
       this.pendingReads = []
@@ -728,6 +745,28 @@ export class Raft {
     return e
       ? { ok: true, index: e.index, term: e.term }
       : { ok: false, reason: 'nothing appended' }
+  }
+
+  /**
+   * Has the leader tell `follower` as soon as `index` commits, instead of on the next
+   * AppendEntries or heartbeat: for a follower that handed a client's write to the leader and
+   * answers the client once it has applied the entry. Only matters with commitBroadcast
+   * 'piggyback'; a change of leader forgets the request (the write's outcome is then unknown).
+   */
+  awaitCommit(follower: NodeId, index: number): void {
+    if (this.role !== 'leader' || follower === this.id || !this.prs.has(follower)) return
+    if (this.cfg.commitBroadcast === 'immediate') return
+    if (index <= this.log.committed) {
+      this.sendAppend(follower)
+      return
+    }
+    const waiting = this.commitWaiters.get(follower)
+    if (waiting === undefined) this.commitWaiters.set(follower, [index])
+    else if (index > waiting[waiting.length - 1]!) waiting.push(index)
+    else {
+      waiting.push(index)
+      waiting.sort((a, b) => a - b)
+    }
   }
 
   proposeConfChange(change: ConfChange): ProposeResult {

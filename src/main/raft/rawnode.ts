@@ -111,6 +111,11 @@ export class RawNode {
     return this.raft.propose(data)
   }
 
+  /** See Raft.awaitCommit. */
+  awaitCommit(follower: NodeId, index: number): void {
+    this.raft.awaitCommit(follower, index)
+  }
+
   proposeConfChange(change: ConfChange): ProposeResult {
     return this.raft.proposeConfChange(change)
   }

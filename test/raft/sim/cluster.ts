@@ -29,6 +29,12 @@ export interface SimOptions {
   readonly unsafe?: UnsafeFaults
   /** Overrides of the per-run fault intensities (otherwise drawn from the seed). */
   readonly intensity?: Partial<Intensity>
+  /**
+   * How the leaders tell followers of a commit; by default 'piggyback' for even seeds and
+   * 'immediate' for odd ones. With 'piggyback', half the proposals have a random other node
+   * await their commit, as a follower that forwarded a client's write does.
+   */
+  readonly commitBroadcast?: 'immediate' | 'piggyback'
 }
 
 export interface Intensity {
@@ -128,10 +134,12 @@ export class Simulation {
   private readonly toRetire = new Set<NodeId>()
   private readSeq = 0
   private proposeSeq = 0
+  private readonly commitBroadcast: 'immediate' | 'piggyback'
   stats = { messages: 0, faults: 0, elections: 0, snapshotsSent: 0 }
 
   constructor(private readonly opts: SimOptions) {
     this.rng = seededRng(opts.seed)
+    this.commitBroadcast = opts.commitBroadcast ?? (opts.seed % 2 === 0 ? 'piggyback' : 'immediate')
     const r = this.rng
     this.intensity = {
       drop: [0, 0.01, 0.05, 0.15][r.int(4)] ?? 0,
@@ -176,6 +184,7 @@ export class Simulation {
       maxInflightMsgs: 4,
       rng: seededRng(this.opts.seed * 31 + n.id * 7919 + this.now),
       unsafe: this.opts.unsafe ?? {},
+      commitBroadcast: this.commitBroadcast,
     })
     this.checker.booted(n.id, n.disk.initialState().hardState.commit)
   }
@@ -338,7 +347,12 @@ export class Simulation {
     const leaders = [...this.nodes.values()].filter((n) => n.raw?.status().role === 'leader')
     const leader = leaders[r.int(leaders.length)]
     if (leader?.raw && chance(I.propose)) {
-      leader.raw.propose(encoder.encode(`v${++this.proposeSeq}`))
+      const p = leader.raw.propose(encoder.encode(`v${++this.proposeSeq}`))
+      if (p.ok && this.commitBroadcast === 'piggyback' && chance(0.5)) {
+        const others = [...this.nodes.keys()].filter((id) => id !== leader.id)
+        const waiter = others[r.int(others.length)]
+        if (waiter !== undefined) leader.raw.awaitCommit(waiter, p.index)
+      }
       this.processReady(leader)
     }
     if (faulty && leader?.raw && chance(I.confChange)) {
