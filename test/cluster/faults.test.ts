@@ -106,6 +106,31 @@ describe('faults on a real cluster', { timeout: 120_000 }, () => {
     expect(kinds.at(-1)).toMatch(/heal: network whole/)
   })
 
+  it('a write through a follower waits out a stalled leadership transfer instead of failing', async () => {
+    const s = await cluster(3)
+    const leader = (await s.status()).leader ?? 0
+    const [target, via] = [1, 2, 3].filter((id) => id !== leader)
+    if (target === undefined || via === undefined) throw new Error('no followers')
+    // The target never hears from the leader, so the transfer hangs until the leader gives it up
+    // an election timeout later; meanwhile the leader refuses every proposal.
+    await s.setLinkFault({ from: leader, to: target, drop: 1, both: false })
+    const moving = s.transferLeadership(target).then(
+      () => 'moved',
+      (e: unknown) => (e as Error).message,
+    )
+    await new Promise((r) => setTimeout(r, 40))
+    const viaClient = client(nodeOf(await s.status(), via).client)
+    const writes = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => viaClient.put(`during-transfer/${i}`).value(`${i}`)),
+    )
+    expect(writes.map((w) => (w.status === 'rejected' ? String(w.reason) : 'ok'))).toEqual(
+      Array(5).fill('ok'),
+    )
+    await s.setLinkFault({ from: leader, to: target })
+    // The hung transfer either gave up or, once the link was back, went through.
+    expect(await moving).toMatch(/moved|did not move/)
+  })
+
   it('pauses and resumes a node, and heal resumes paused nodes', async () => {
     const s = await cluster(3)
     const leader = (await s.status()).leader ?? 0

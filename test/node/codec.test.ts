@@ -158,7 +158,14 @@ class Gen {
               index: this.num(),
               entryTerm: this.num(),
             }
-          : { type, ...env, id: this.num(), accepted: false, reason: this.text() }
+          : {
+              type,
+              ...env,
+              id: this.num(),
+              accepted: false,
+              reason: this.text(),
+              notLeading: this.bool(),
+            }
     }
   }
 }
@@ -240,8 +247,14 @@ describe('message codec', () => {
       id: 9,
       accepted: false,
       reason: 'x',
+      notLeading: false,
     }
     expect(hex(encodeMessage(no))).toBe('0f01020309000178')
+    expect(hex(encodeMessage({ ...no, notLeading: true }))).toBe('0f01020309020178')
+    // Accepted and refused at once is no reply a node sends.
+    expect(() => decodeMessage(Buffer.from('0f01020309030178', 'hex'))).toThrow(
+      /an accepted write cannot be refused as well/,
+    )
   })
 
   it('round-trips the handshake and the snapshot chunk frames', () => {

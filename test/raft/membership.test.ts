@@ -167,6 +167,7 @@ describe('§4.1 one change at a time', () => {
     expect(c.node(1).proposeConfChange(addLearner(5))).toEqual({
       ok: false,
       reason: 'a membership change is already in progress (entry 2 is not yet committed)',
+      notLeading: false,
     })
     c.stabilize()
     expect(c.node(1).proposeConfChange(addLearner(5)).ok).toBe(true)
@@ -179,6 +180,7 @@ describe('§4.1 one change at a time', () => {
     expect(c.node(1).proposeConfChange(addLearner(4))).toEqual({
       ok: false,
       reason: 'the new leader has not yet committed an entry of its term; retry shortly',
+      notLeading: false,
     })
     c.release()
     c.stabilize()
@@ -339,6 +341,7 @@ describe('invalid membership changes are refused with a sentence', () => {
     expect(c.node(1).proposeConfChange(removeNode(1))).toEqual({
       ok: false,
       reason: 'node 1 is the last voter',
+      notLeading: false,
     })
     expect(c.node(1).proposeConfChange(removeNode(2)).ok).toBe(true)
   })
@@ -355,17 +358,18 @@ describe('invalid membership changes are refused with a sentence', () => {
       [addLearner(1.5), 'node id 1.5 is not a positive integer'],
     ]
     for (const [change, reason] of cases) {
-      expect(c.node(1).proposeConfChange(change)).toEqual({ ok: false, reason })
+      expect(c.node(1).proposeConfChange(change)).toEqual({ ok: false, reason, notLeading: false })
     }
     expect(c.raft(1).log.lastIndex()).toBe(1)
   })
 
-  it('a follower refuses to propose', () => {
+  it('a follower refuses to propose, and says another node may take the proposal', () => {
     const c = cluster({ voters: [1, 2, 3] })
     c.elect(1)
     expect(c.node(2).proposeConfChange(addLearner(4))).toEqual({
       ok: false,
       reason: 'not the leader',
+      notLeading: true,
     })
   })
 

@@ -66,10 +66,12 @@ describe('§3.10 leadership transfer', () => {
     expect(c.node(1).propose(bytes('x'))).toEqual({
       ok: false,
       reason: 'leadership is being transferred to node 3',
+      notLeading: true,
     })
     expect(c.node(1).proposeConfChange({ type: 'addLearner', nodeId: 4 })).toEqual({
       ok: false,
       reason: 'leadership is being transferred to node 3',
+      notLeading: true,
     })
   })
 

@@ -753,7 +753,8 @@ export class RaftNode implements EtcdBackend {
   private forwardArrived(m: ForwardRequest): void {
     const answer = (
       reply:
-        { accepted: true; index: number; entryTerm: number } | { accepted: false; reason: string },
+        | { accepted: true; index: number; entryTerm: number }
+        | { accepted: false; reason: string; notLeading: boolean },
     ): void => {
       const head = {
         type: 'forwardReply',
@@ -764,7 +765,7 @@ export class RaftNode implements EtcdBackend {
       } as const
       this.transport.send({ ...head, ...reply } as ForwardReply)
     }
-    if (!this.isLeader()) return answer({ accepted: false, reason: NOT_LEADER })
+    if (!this.isLeader()) return answer({ accepted: false, reason: NOT_LEADER, notLeading: true })
     try {
       // Refused here rather than logged as undecodable on every node after it commits.
       decodeCommand(m.data)
@@ -773,7 +774,11 @@ export class RaftNode implements EtcdBackend {
         from: m.from,
         error: (e as Error).message,
       })
-      return answer({ accepted: false, reason: `not a command: ${(e as Error).message}` })
+      return answer({
+        accepted: false,
+        reason: `not a command: ${(e as Error).message}`,
+        notLeading: false,
+      })
     }
     const r = this.raw.propose(m.data)
     // The follower answers its client once it has applied the entry: tell it of the commit at once.
@@ -782,7 +787,7 @@ export class RaftNode implements EtcdBackend {
     answer(
       r.ok
         ? { accepted: true, index: r.index, entryTerm: r.term }
-        : { accepted: false, reason: r.reason },
+        : { accepted: false, reason: r.reason, notLeading: r.notLeading },
     )
     this.scheduleReady()
   }
@@ -807,11 +812,9 @@ export class RaftNode implements EtcdBackend {
     this.forwarded.delete(m.id)
     clearTimeout(w.timer)
     if (!m.accepted) {
-      // Nothing was proposed. Not leading (any more, or yet: a transfer) is worth a retry
+      // Nothing was proposed. Not leading (any more, or for now: a transfer) is worth a retry
       // elsewhere; anything else is the leader's reason, passed on.
-      const retry =
-        m.reason === NOT_LEADER || m.reason.startsWith('leadership is being transferred')
-      return w.resolve(retry ? ErrNotLeader : rejected(m.reason))
+      return w.resolve(m.notLeading ? ErrNotLeader : rejected(m.reason))
     }
     // Applied already (a snapshot from the leader covered it): the result is gone with the log.
     if (m.index <= this.store.appliedIndex) return w.resolve(ErrTimeout)

@@ -31,7 +31,15 @@ import { committedIndex, hasQuorum, voteResult, type VoteResult } from './quorum
 
 export type ProposeResult =
   | { readonly ok: true; readonly index: number; readonly term: number }
-  | { readonly ok: false; readonly reason: string }
+  | {
+      readonly ok: false
+      readonly reason: string
+      /**
+       * This node takes no proposals now (it is not the leader, or it is handing leadership
+       * over) and nothing was appended: the same proposal may go to whichever node leads next.
+       */
+      readonly notLeading: boolean
+    }
 
 type CampaignKind = 'preElection' | 'election' | 'transfer'
 
@@ -736,15 +744,19 @@ export class Raft {
   // ---- client requests ----
 
   propose(data: Uint8Array): ProposeResult {
-    if (this.role !== 'leader') return { ok: false, reason: 'not the leader' }
+    if (this.role !== 'leader') return { ok: false, reason: 'not the leader', notLeading: true }
     if (this.leadTransferee !== NONE) {
-      return { ok: false, reason: `leadership is being transferred to node ${this.leadTransferee}` }
+      return {
+        ok: false,
+        reason: `leadership is being transferred to node ${this.leadTransferee}`,
+        notLeading: true,
+      }
     }
     const [e] = this.appendEntries([{ type: 'normal', term: 0, index: 0, data }])
     this.replicate()
     return e
       ? { ok: true, index: e.index, term: e.term }
-      : { ok: false, reason: 'nothing appended' }
+      : { ok: false, reason: 'nothing appended', notLeading: false }
   }
 
   /**
@@ -770,14 +782,19 @@ export class Raft {
   }
 
   proposeConfChange(change: ConfChange): ProposeResult {
-    if (this.role !== 'leader') return { ok: false, reason: 'not the leader' }
+    if (this.role !== 'leader') return { ok: false, reason: 'not the leader', notLeading: true }
     if (this.leadTransferee !== NONE) {
-      return { ok: false, reason: `leadership is being transferred to node ${this.leadTransferee}` }
+      return {
+        ok: false,
+        reason: `leadership is being transferred to node ${this.leadTransferee}`,
+        notLeading: true,
+      }
     }
     if (this.log.term(this.log.committed) !== this.term) {
       return {
         ok: false,
         reason: 'the new leader has not yet committed an entry of its term; retry shortly',
+        notLeading: false,
       }
     }
     const pending = this.conf.lastChangeIndex()
@@ -785,15 +802,16 @@ export class Raft {
       return {
         ok: false,
         reason: `a membership change is already in progress (entry ${pending} is not yet committed)`,
+        notLeading: false,
       }
     }
     const next = applyConfChange(this.conf.current(), change)
-    if ('error' in next) return { ok: false, reason: next.error }
+    if ('error' in next) return { ok: false, reason: next.error, notLeading: false }
     const [e] = this.appendEntries([{ type: 'confChange', term: 0, index: 0, change }])
     this.replicate()
     return e
       ? { ok: true, index: e.index, term: e.term }
-      : { ok: false, reason: 'nothing appended' }
+      : { ok: false, reason: 'nothing appended', notLeading: false }
   }
 
   /**

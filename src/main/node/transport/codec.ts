@@ -22,8 +22,8 @@
 //   12 readIndexResponse      uint index, string context
 //   13 transferLeader         uint transferee
 //   14 forward                uint id, bytes data              (node level, never the core's)
-//   15 forwardReply           uint id, flags (1 accepted), then uint index, entry term if
-//                             accepted, else string reason
+//   15 forwardReply           uint id, flags (1 accepted, 2 not leading), then uint index,
+//                             entry term if accepted, else string reason
 // entry = u8 type (0 normal, 1 confChange), uint term, index, then
 //   normal: bytes data;  confChange: u8 change type (0 addVoter, 1 addLearner, 2 removeNode),
 //   uint node id, flags (1 has context), [string context]
@@ -62,8 +62,8 @@ import type {
   SnapshotMeta,
 } from '../../raft/messages'
 
-/** 2: forward and forwardReply messages. */
-export const PROTOCOL_VERSION = 2
+/** 2: forward and forwardReply messages. 3: forwardReply's "not leading" flag. */
+export const PROTOCOL_VERSION = 3
 /** "RLAB": a peer port answering anything else is not a RaftLab node. */
 export const HELLO_MAGIC = 0x524c4142
 
@@ -90,7 +90,12 @@ export type ForwardReply = {
   readonly id: number
 } & (
   | { readonly accepted: true; readonly index: number; readonly entryTerm: number }
-  | { readonly accepted: false; readonly reason: string }
+  | {
+      readonly accepted: false
+      readonly reason: string
+      /** Nothing was proposed because the receiver does not lead (now): try the next leader. */
+      readonly notLeading: boolean
+    }
 )
 
 /** What travels between two nodes: the core's messages and the node's own. */
@@ -144,6 +149,8 @@ const MESSAGE_TYPES: ReadonlyMap<number, PeerMessageType> = new Map(
 const CHANGE_TYPES = ['addVoter', 'addLearner', 'removeNode'] as const
 
 const FLAG = 1
+/** forwardReply's second flag. */
+const NOT_LEADING = 2
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const textEncoder = new TextEncoder()
 
@@ -330,7 +337,7 @@ function writeMessage(w: Writer, m: PeerMessage): void {
       return
     case 'forwardReply':
       writeUint(w, m.id, 'forwardReply.id')
-      writeU8(w, m.accepted ? FLAG : 0)
+      writeU8(w, m.accepted ? FLAG : m.notLeading ? NOT_LEADING : 0)
       if (m.accepted) {
         writeUint(w, m.index, 'forwardReply.index')
         writeUint(w, m.entryTerm, 'forwardReply.entryTerm')
@@ -415,12 +422,26 @@ function readBody(
     }
     case 'forwardReply': {
       const id = readUint(r, 'id')
-      if (readFlags(r, FLAG, 'accepted') === FLAG) {
+      const flags = readFlags(r, FLAG | NOT_LEADING, 'flags')
+      if (flags === FLAG) {
         const index = readUint(r, 'index')
         const entryTerm = readUint(r, 'entry term')
         return { type, from, to, term, id, accepted: true, index, entryTerm }
       }
-      return { type, from, to, term, id, accepted: false, reason: readString(r, 'reason') }
+      if (flags !== 0 && flags !== NOT_LEADING) {
+        throw decodeError(r, 'an accepted write cannot be refused as well', 'flags')
+      }
+      const notLeading = flags === NOT_LEADING
+      return {
+        type,
+        from,
+        to,
+        term,
+        id,
+        accepted: false,
+        notLeading,
+        reason: readString(r, 'reason'),
+      }
     }
   }
 }
