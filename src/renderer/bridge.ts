@@ -27,7 +27,9 @@ export async function connectBridge(): Promise<ClusterApi> {
   const socket = new WebSocket(bridgeUrl(window.location))
   const client = await connectWire(socket, `the RaftLab server at ${window.location.host}`)
   void client.closed.then((reason) => {
-    console.error(`raftlab: the connection to the server closed (${reason}); reload the page`)
+    console.error(
+      `raftlab: the connection to the server closed (${reason}); open the URL the next \`raftlab web\` prints`,
+    )
   })
   return client
 }

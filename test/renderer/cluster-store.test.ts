@@ -229,5 +229,7 @@ describe('app store', () => {
     await flushPromises()
     expect(app.connection).toBe('lost')
     expect(ui.toasts.at(-1)?.message).toContain('closed (code 1006)')
+    // A restarted `raftlab web` has a new token: the toast sends the user to its new URL.
+    expect(ui.toasts.at(-1)?.message).toMatch(/open the URL it prints/)
   })
 })

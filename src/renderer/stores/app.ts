@@ -49,7 +49,9 @@ export const useAppStore = defineStore('app', () => {
       connection.value = 'lost'
       ui.notify(
         'error',
-        `The connection to the RaftLab manager closed (${reason}). Reload the page once it runs again.`,
+        `The connection to the RaftLab manager closed (${reason}). If \`raftlab web\` stopped, ` +
+          'start it again and open the URL it prints: each run has its own access token, so this ' +
+          'page cannot reconnect.',
       )
     })
   }
