@@ -5,8 +5,11 @@
 // in order with every other append of the process), and the sync is one fdatasync on it.
 // Files nobody holds (the manager's tools, tests on bare datastores) keep NeDB's own path.
 //
-// NeDB's persistence calls `appendFileAsync` on its storage module object at each append, so the
-// hook replaces that one property; a NeDB that no longer has it fails here at load, not later.
+// NeDB's persistence calls `appendFileAsync` on its storage module object at each append, and
+// `crashSafeWriteFileLinesAsync` when it rewrites a datafile (compaction: a new file renamed over
+// the old one), so the hooks replace those two properties; a NeDB that no longer has them fails
+// here at load, not later. The rewrite hook moves the held descriptor to the new file, so an
+// append never lands in a file that no longer has a name.
 
 import fs from 'node:fs'
 import { resolve } from 'node:path'
@@ -14,14 +17,20 @@ import nedbStorage from '@seald-io/nedb/lib/storage.js'
 import { fdatasyncPath } from './durable'
 
 type Append = (path: string, data: string, options?: unknown) => Promise<void>
+type Rewrite = (path: string, lines: string[], modes?: unknown) => Promise<void>
 
 const held = new Map<string, number>()
 
-const storage = nedbStorage as unknown as { appendFileAsync?: Append }
+const storage = nedbStorage as unknown as {
+  appendFileAsync?: Append
+  crashSafeWriteFileLinesAsync?: Rewrite
+}
 const nedbAppend = storage.appendFileAsync
-if (typeof nedbAppend !== 'function') {
+const nedbRewrite = storage.crashSafeWriteFileLinesAsync
+if (typeof nedbAppend !== 'function' || typeof nedbRewrite !== 'function') {
   throw new Error(
-    '@seald-io/nedb no longer exposes storage.appendFileAsync; RaftLab needs the version it pins',
+    '@seald-io/nedb no longer exposes storage.appendFileAsync and ' +
+      'storage.crashSafeWriteFileLinesAsync; RaftLab needs the version it pins',
   )
 }
 storage.appendFileAsync = (path, data, options) => {
@@ -32,6 +41,20 @@ storage.appendFileAsync = (path, data, options) => {
     return Promise.resolve()
   } catch (e) {
     return Promise.reject(e as Error)
+  }
+}
+
+storage.crashSafeWriteFileLinesAsync = async (path, lines, modes) => {
+  const key = resolve(path)
+  const fd = held.get(key)
+  if (fd === undefined) return nedbRewrite(path, lines, modes)
+  held.delete(key)
+  fs.closeSync(fd)
+  try {
+    await nedbRewrite(path, lines, modes)
+  } finally {
+    // The new file if the rename happened, else the old one, which the failed rewrite left whole.
+    held.set(key, fs.openSync(key, 'a'))
   }
 }
 
@@ -60,18 +83,9 @@ export function syncHeld(path: string): Promise<void> {
   return new Promise((ok, fail) => fs.fdatasync(fd, (e) => (e ? fail(e) : ok())))
 }
 
-/**
- * The held descriptor of `key`, reopened if the file it names was replaced: NeDB compacts by
- * writing a new file and renaming it over the old one, which leaves the old one with no name.
- */
+/** The held descriptor of `key`; the rewrite hook above keeps it on the file named `key`. */
 function descriptor(key: string): number | undefined {
-  const fd = held.get(key)
-  if (fd === undefined) return undefined
-  if (fs.fstatSync(fd).nlink > 0) return fd
-  fs.closeSync(fd)
-  const fresh = fs.openSync(key, 'a')
-  held.set(key, fresh)
-  return fresh
+  return held.get(key)
 }
 
 function writeAll(fd: number, buf: Buffer): void {
