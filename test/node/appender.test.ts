@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { hold, release, syncHeld } from '../../src/main/node/storage/appender'
-import { createStore } from '../../src/main/node/storage/nedb'
+import { createStore, type NeDbStore } from '../../src/main/node/storage/nedb'
 import { useTempDirs } from './support/tmp'
 
 const tempDir = useTempDirs('raftlab-appender-')
@@ -19,13 +19,18 @@ async function ids(path: string): Promise<number[]> {
     .map((l) => (JSON.parse(l) as { _id: number })._id)
 }
 
+/** An empty datafile in a new directory, loaded by NeDB as a node opens it. */
+async function emptyStore(name: string): Promise<{ path: string; store: NeDbStore }> {
+  const path = join(await tempDir(), name)
+  await fsp.writeFile(path, '')
+  const store = createStore(path)
+  await store.load()
+  return { path, store }
+}
+
 describe('held datafiles', () => {
   it('keep appending to the file by its name across a compaction done while held', async () => {
-    const dir = await tempDir()
-    const path = join(dir, 'log.db')
-    await fsp.writeFile(path, '')
-    const store = createStore(path)
-    await store.load()
+    const { path, store } = await emptyStore('log.db')
     hold(path)
     try {
       await store.insert([{ _id: 1 }, { _id: 2 }])
@@ -47,11 +52,7 @@ describe('held datafiles', () => {
   })
 
   it('leave files nobody holds to NeDB, and a released file is appended by path again', async () => {
-    const dir = await tempDir()
-    const path = join(dir, 'state.db')
-    await fsp.writeFile(path, '')
-    const store = createStore(path)
-    await store.load()
+    const { path, store } = await emptyStore('state.db')
     hold(path)
     release(path)
     await store.insert([{ _id: 7 }])
