@@ -82,6 +82,8 @@ export class Raft {
    * with the indexes it waits for in ascending order (see awaitCommit).
    */
   private readonly commitWaiters = new Map<NodeId, number[]>()
+  /** Entries appended since the last flushAppends() still have to go to the followers. */
+  private appendsPending = false
   private readonly cfg: Config
 
   constructor(input: ConfigInput) {
@@ -157,6 +159,7 @@ export class Raft {
     this.readRequests = []
     this.pendingReads = []
     this.commitWaiters.clear()
+    this.appendsPending = false
     this.prs.clear()
     this.syncProgress()
     const self = this.prs.get(this.id)
@@ -576,10 +579,28 @@ export class Raft {
     return stamped
   }
 
-  /** Sends new entries to every follower; a leader that is the only voter commits at once. */
+  /**
+   * New entries go to every follower with the next Ready (flushAppends), so that the proposals
+   * made between two Readies leave as one AppendEntries per follower rather than one each; a
+   * leader that is the only voter commits at once.
+   */
   private replicate(): void {
-    this.bcastAppend()
+    this.appendsPending = true
     if (this.maybeCommit()) this.commitAdvanced()
+  }
+
+  /**
+   * Sends what replicate() left for the next Ready: the new entries to each follower taking
+   * them, and a probe to each follower being probed (a learner just added, say). Called by
+   * RawNode before it looks for a Ready.
+   */
+  flushAppends(): void {
+    if (!this.appendsPending) return
+    this.appendsPending = false
+    if (this.role !== 'leader') return
+    for (const [id, pr] of this.prs) {
+      if (id !== this.id) this.maybeSendAppend(id, pr.state !== 'replicate')
+    }
   }
 
   private handleAppendEntriesResponse(m: AppendEntriesResponse): void {

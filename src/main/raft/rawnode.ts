@@ -139,6 +139,8 @@ export class RawNode {
   hasReady(): boolean {
     if (this.awaitingAdvance) return false
     const r = this.raft
+    // Proposals since the last Ready leave in one batch per follower, in this Ready.
+    r.flushAppends()
     const soft = r.softState()
     return (
       soft.lead !== this.prevSoft.lead ||
@@ -156,6 +158,7 @@ export class RawNode {
   ready(): Ready {
     if (this.awaitingAdvance) throw new Error('ready() called again before advance()')
     const r = this.raft
+    r.flushAppends()
     const soft = r.softState()
     const hard = r.hardState()
     const conf = r.confState()
