@@ -3,7 +3,12 @@ import { applyCommand } from '../../src/main/kv/command'
 import { crc32, crc32Update, crc32UpdateTable } from '../../src/main/kv/crc32'
 import { compact, deleteRange, put, range } from '../../src/main/kv/kv'
 import { leaseCheckpoint, leaseGrant, leases, timeToLive } from '../../src/main/kv/lease'
-import { decodeSnapshot, encodeSnapshot, hash } from '../../src/main/kv/snapshot'
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  encodeSnapshotSteps,
+  hash,
+} from '../../src/main/kv/snapshot'
 import { createStore, type Store } from '../../src/main/kv/store'
 import { txn } from '../../src/main/kv/txn'
 import { eventsSince } from '../../src/main/kv/watch'
@@ -113,6 +118,57 @@ describe('snapshot', () => {
     expect(hash(restored)).toBe(hash(store))
     const prefix = ok(range(restored, { key: b('key/9999'), rangeEnd: b('key/999:') }))
     expect(prefix.count).toBe(11)
+  })
+
+  it('encoded in steps, is the state at its first step whatever is applied between steps', () => {
+    const random = prng(5)
+    const store = createStore()
+    for (let index = 1; index <= 800; index++) {
+      const cmd = randomCommand(random, store)
+      // Compactions would end the stepped snapshot; this run is about writes.
+      if (cmd.type !== 'compact') applyCommand(store, cmd, index, 0)
+    }
+    for (let i = 0; i < 200; i++) put(store, { key: b(`spread/${i}`), value: b('before') })
+    const atStart = encodeSnapshot(store)
+    const steps = encodeSnapshotSteps(store, 7)
+    let result: Uint8Array | undefined
+    let pauses = 0
+    for (let step = steps.next(); ; step = steps.next()) {
+      if (step.done) {
+        result = step.value
+        break
+      }
+      pauses++
+      // Writes all over the key space, ahead of the scan and behind it: changed keys, new keys,
+      // deleted keys.
+      const k = (pauses * 37) % 200
+      put(store, { key: b(`spread/${k}`), value: b(`during ${pauses}`) })
+      put(store, { key: b(`spread/${k}/new`), value: b('new') })
+      deleteRange(store, { key: b(`spread/${(k + 101) % 200}`) })
+    }
+    expect(pauses).toBeGreaterThan(20)
+    expect(store.revision).toBeGreaterThan(decodeSnapshot(atStart).revision)
+    expect(result).toEqual(atStart)
+  })
+
+  it('a stepped snapshot gives up when a compaction or a new state comes between its steps', () => {
+    const store = sampleStore()
+    for (let i = 0; i < 50; i++) put(store, { key: b(`k${i}`), value: b('v') })
+    const compacted = encodeSnapshotSteps(store, 4)
+    compacted.next()
+    ok(compact(store, { revision: store.revision - 10 }))
+    let step = compacted.next()
+    while (!step.done) step = compacted.next()
+    expect(step.value).toBeUndefined()
+
+    const replaced = createStore()
+    for (let i = 0; i < 50; i++) put(replaced, { key: b(`k${i}`), value: b('v') })
+    const steps = encodeSnapshotSteps(replaced, 4)
+    steps.next()
+    Object.assign(replaced, decodeSnapshot(encodeSnapshot(sampleStore())))
+    let last = steps.next()
+    while (!last.done) last = steps.next()
+    expect(last.value).toBeUndefined()
   })
 
   it('names what is wrong with a corrupt or foreign snapshot', () => {

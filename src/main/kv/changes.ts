@@ -36,7 +36,20 @@ export function changesSince(store: Store, range: KeyRange, fromRevision: number
   } else {
     indexScan(store.keys, range.from, range.to, collect)
   }
-  const span = store.revision - fromRevision + 1
+  return inRevisionOrder(changes, fromRevision, store.revision, subs)
+}
+
+/**
+ * Sorts changes whose revisions lie in [fromRevision, toRevision] by revision, then sub-revision.
+ * `subs`: whether any change has a nonzero sub-revision.
+ */
+export function inRevisionOrder(
+  changes: Change[],
+  fromRevision: number,
+  toRevision: number,
+  subs: boolean,
+): Change[] {
+  const span = toRevision - fromRevision + 1
   if (subs || changes.length < 64 || span > 4 * changes.length) {
     return changes.sort((a, b) => a.main - b.main || a.sub - b.sub)
   }

@@ -63,4 +63,10 @@ export {
   type LeaseRevokeCommand,
 } from './command'
 export { COMMAND_FORMAT_VERSION, decodeCommand, encodeCommand } from './commandcodec'
-export { decodeSnapshot, encodeSnapshot, hash, SNAPSHOT_FORMAT_VERSION } from './snapshot'
+export {
+  decodeSnapshot,
+  encodeSnapshot,
+  encodeSnapshotSteps,
+  hash,
+  SNAPSHOT_FORMAT_VERSION,
+} from './snapshot'
