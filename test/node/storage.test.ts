@@ -68,6 +68,8 @@ async function life<T>(dir: string, f: (s: NodeStorage) => Promise<T>): Promise<
   }
 }
 
+type RemoveFn = (query: object, options: { multi: boolean }) => Promise<number>
+
 async function lines(path: string): Promise<string[]> {
   return (await fsp.readFile(path, 'utf8')).split('\n').filter((l) => l !== '')
 }
@@ -237,6 +239,32 @@ describe('snapshots', () => {
       expect(s.snapshotData()).toEqual(body)
       expect(s.mem.allEntries()).toEqual(range(151, 210, 1))
       expect(s.initialState().hardState).toEqual(hs(1, 180))
+    })
+  })
+
+  it('truncate a long log a slice of documents at a time, so other work runs in between', async () => {
+    const dir = await tempDir()
+    const logDb = join(dir, 'log.db')
+    await life(dir, async (s) => {
+      await s.save({ entries: range(1, 1700, 1), hardState: hs(1, 1700), confState: CONF })
+      const log = (s as unknown as { stores: { log: { remove: RemoveFn } } }).stores.log
+      const remove = log.remove.bind(log)
+      const removed: number[] = []
+      log.remove = async (query, options) => {
+        const n = await remove(query, options)
+        removed.push(n)
+        return n
+      }
+      await s.createSnapshot(1650, CONF, Uint8Array.of(1))
+      // 1,650 entries in slices of at most 500 documents.
+      expect(removed.reduce((a, b) => a + b, 0)).toBe(1650)
+      expect(removed.length).toBeGreaterThanOrEqual(4)
+      expect(Math.max(...removed)).toBeLessThanOrEqual(500)
+      expect(await lines(logDb)).toHaveLength(50)
+    })
+    await life(dir, async (s) => {
+      expect(s.mem.firstIndex()).toBe(1651)
+      expect(s.mem.allEntries()).toEqual(range(1651, 1700, 1))
     })
   })
 
