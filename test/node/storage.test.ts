@@ -268,6 +268,27 @@ describe('snapshots', () => {
     })
   })
 
+  it('let writes in while the covered documents are removed', async () => {
+    const dir = await tempDir()
+    await life(dir, async (s) => {
+      await s.save({ entries: range(1, 1700, 1), hardState: hs(1, 1700), confState: CONF })
+      const done: string[] = []
+      const snapshot = s.createSnapshot(1650, CONF, Uint8Array.of(1)).then(() => {
+        done.push('snapshot')
+      })
+      // Queued after the snapshot's own write, but not behind the trimming of the log.
+      const save = s.save({ entries: range(1701, 1710, 1) }).then(() => {
+        done.push('save')
+      })
+      await Promise.all([snapshot, save])
+      expect(done).toEqual(['save', 'snapshot'])
+    })
+    await life(dir, async (s) => {
+      expect(s.mem.firstIndex()).toBe(1651)
+      expect(s.mem.allEntries()).toEqual(range(1651, 1710, 1))
+    })
+  })
+
   it('keep only the newest body file', async () => {
     const dir = await tempDir()
     await life(dir, async (s) => {

@@ -557,7 +557,8 @@ export class RaftNode implements EtcdBackend {
       // The snapshot must not pass the commit index on disk.
       await this.writeCommit()
       await this.storage.createSnapshot(applied, confState, data)
-      this.snapshotIndex = applied
+      // A snapshot from the leader may have been installed meanwhile, further on.
+      this.snapshotIndex = Math.max(this.snapshotIndex, applied)
       this.log('info', 'snapshot taken; log truncated below it', {
         index: applied,
         bytes: data.length,

@@ -196,9 +196,9 @@ export class NodeStorage {
    * Records the application's snapshot of everything up to `index` (applied, so committed),
    * drops the log entries it covers and compacts the log datafile.
    */
-  createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
-    return this.serialize(async () => {
-      if (index <= this.mem.snapshotMeta().index) return this.mem.snapshot()
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    const taken = await this.serialize(async () => {
+      if (index <= this.mem.snapshotMeta().index) return undefined
       const term = this.mem.term(index)
       if (typeof term !== 'number') {
         throw new Error(
@@ -212,14 +212,33 @@ export class NodeStorage {
         )
       }
       const snapshot: Snapshot = { meta: { index, term, confState }, data }
+      const from = this.mem.firstIndex()
+      const last = Math.min(index, this.mem.lastIndex())
       await this.writing(async () => {
         const record = await this.recordSnapshot(snapshot)
-        // No fdatasync for these removals: compaction below rewrites the file durably, and until
-        // then recovery ignores entries that the durable snapshot covers.
-        await this.removeLogThrough(index)
         this.mem.createSnapshot(index, confState, EMPTY)
         this.snapRecord = record
         await this.removeOlderBodies(record.file)
+      })
+      return { from, last, meta: snapshot.meta }
+    })
+    if (taken === undefined) return this.mem.snapshot()
+    // The documents the snapshot covers leave the log datafile a slice at a time, each slice
+    // queued like any other write, so the Ready loop's writes go in between: held back for the
+    // whole of it, a leader under load sent no heartbeat for that long and lost its followers.
+    // No fdatasync for these removals: compaction below rewrites the file durably, and until
+    // then recovery ignores entries that the durable snapshot covers.
+    for (let upTo = taken.from - 1 + REMOVE_SLICE; ; upTo += REMOVE_SLICE) {
+      const through = Math.min(upTo, taken.last)
+      await this.serialize(() =>
+        this.writing(async () => {
+          await this.stores.log.remove({ _id: { $lte: through } }, { multi: true })
+        }),
+      )
+      if (upTo >= taken.last) break
+    }
+    await this.serialize(() =>
+      this.writing(async () => {
         // NeDB compacts by rewriting the whole file, so only now that the log lost a prefix.
         // state.db and snapshot.db come along: every hard state change appends a line to them.
         // Not held meanwhile: NeDB renames a new file over the old one, which some platforms
@@ -229,9 +248,9 @@ export class NodeStorage {
           await store.compactDatafileAsync()
           hold(store.filename)
         }
-      })
-      return { meta: this.mem.snapshotMeta(), data }
-    })
+      }),
+    )
+    return { meta: taken.meta, data }
   }
 
   /** Entries in [lo, hi) that are still in the log (those before firstIndex are in the snapshot). */
