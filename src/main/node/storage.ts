@@ -81,8 +81,20 @@ interface Stores {
 const stderrLog: StorageLog = (_level, msg, fields) =>
   console.warn(fields ? `${msg} ${JSON.stringify(fields)}` : msg)
 const EMPTY = new Uint8Array(0)
-/** Log documents removed per step when a snapshot truncates the log (see removeLogThrough). */
+/** Log documents removed per step when a snapshot truncates the log (see removalSlices). */
 const REMOVE_SLICE = 500
+
+/**
+ * The `_id` bounds of the removals that drop log documents [from, last] at most REMOVE_SLICE at a
+ * time, ascending; one bound when there is nothing to drop.
+ */
+function removalSlices(from: number, last: number): number[] {
+  const bounds: number[] = []
+  for (let upTo = from - 1 + REMOVE_SLICE; ; upTo += REMOVE_SLICE) {
+    bounds.push(Math.min(upTo, last))
+    if (upTo >= last) return bounds
+  }
+}
 
 /**
  * The core's view of the log with the snapshot body left on disk. A body holds the whole key
@@ -228,14 +240,12 @@ export class NodeStorage {
     // whole of it, a leader under load sent no heartbeat for that long and lost its followers.
     // No fdatasync for these removals: compaction below rewrites the file durably, and until
     // then recovery ignores entries that the durable snapshot covers.
-    for (let upTo = taken.from - 1 + REMOVE_SLICE; ; upTo += REMOVE_SLICE) {
-      const through = Math.min(upTo, taken.last)
+    for (const through of removalSlices(taken.from, taken.last)) {
       await this.serialize(() =>
         this.writing(async () => {
           await this.stores.log.remove({ _id: { $lte: through } }, { multi: true })
         }),
       )
-      if (upTo >= taken.last) break
     }
     await this.serialize(() =>
       this.writing(async () => {
@@ -373,10 +383,9 @@ export class NodeStorage {
    */
   private async removeLogThrough(index: number): Promise<void> {
     const last = Math.min(index, this.mem.lastIndex())
-    for (let upTo = this.mem.firstIndex() - 1 + REMOVE_SLICE; ; upTo += REMOVE_SLICE) {
-      await this.stores.log.remove({ _id: { $lte: Math.min(upTo, last) } }, { multi: true })
-      if (upTo >= last) return
-      await new Promise((resolve) => setImmediate(resolve))
+    for (const [i, through] of removalSlices(this.mem.firstIndex(), last).entries()) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve))
+      await this.stores.log.remove({ _id: { $lte: through } }, { multi: true })
     }
   }
 
