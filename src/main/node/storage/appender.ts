@@ -19,6 +19,7 @@ import { fdatasyncPath } from './durable'
 type Append = (path: string, data: string, options?: unknown) => Promise<void>
 type Rewrite = (path: string, lines: string[], modes?: unknown) => Promise<void>
 
+/** Held descriptors by resolved path; the rewrite hook keeps each on the file of that name. */
 const held = new Map<string, number>()
 
 const storage = nedbStorage as unknown as {
@@ -34,7 +35,7 @@ if (typeof nedbAppend !== 'function' || typeof nedbRewrite !== 'function') {
   )
 }
 storage.appendFileAsync = (path, data, options) => {
-  const fd = descriptor(resolve(path))
+  const fd = held.get(resolve(path))
   if (fd === undefined) return nedbAppend(path, data, options)
   try {
     writeAll(fd, Buffer.from(data, 'utf8'))
@@ -78,14 +79,9 @@ export function release(path: string): void {
  * when the file is not held.
  */
 export function syncHeld(path: string): Promise<void> {
-  const fd = descriptor(resolve(path))
+  const fd = held.get(resolve(path))
   if (fd === undefined) return fdatasyncPath(path)
   return new Promise((ok, fail) => fs.fdatasync(fd, (e) => (e ? fail(e) : ok())))
-}
-
-/** The held descriptor of `key`; the rewrite hook above keeps it on the file named `key`. */
-function descriptor(key: string): number | undefined {
-  return held.get(key)
 }
 
 function writeAll(fd: number, buf: Buffer): void {
