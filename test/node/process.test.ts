@@ -4,6 +4,8 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { noop } from 'cockatiel'
+import { Etcd3 } from 'etcd3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { dataDirOf } from '../../src/main/cluster/workspace'
 import {
@@ -108,6 +110,33 @@ describe('a cluster of real node processes', () => {
     expect(Date.now() - started).toBeLessThan(5000)
     await eventually(() => client.put('after').value('2').exec())
     expect(await client.get('after').string()).toBe('2')
+  })
+
+  it('holds a linearizable read on a follower across the death of its leader and answers it under the next one', async () => {
+    const c = await start()
+    const leader = await c.leader()
+    const follower = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
+    const n = c.manager.nodes().find((x) => x.id === follower)
+    // A client that never retries by itself: the answer seen is the node's first one.
+    const client = new Etcd3({ hosts: `http://${n?.client}`, faultHandling: { global: noop } })
+    try {
+      await client.put('held').value('yes').exec()
+      await c.manager.killNode(leader)
+      // The first read's ReadIndex may go to the dead leader, the later ones arrive while
+      // the cluster has no leader; each waits for the next leader instead of failing.
+      const reads = await Promise.all(
+        [0, 300, 600].map(async (delay) => {
+          await new Promise((r) => setTimeout(r, delay))
+          return client
+            .get('held')
+            .string()
+            .catch((e: Error) => e.message)
+        }),
+      )
+      expect(reads).toEqual(['yes', 'yes', 'yes'])
+    } finally {
+      client.close()
+    }
   })
 
   it('keeps every acknowledged write when the leader is killed, and the restarted node catches up', async () => {

@@ -5,6 +5,13 @@
 
 import type { Command, CommandResponse, EtcdError, LeaseKeepAliveResponse, Store } from '../kv'
 
+/**
+ * How long a request that needs the leader is held while the cluster has no leader it can
+ * reach (an election in progress, a leader just killed or stopped). etcd holds proposals and
+ * reads the same way, so a client sees a slower answer across a failover rather than an error.
+ */
+export const LEADER_WAIT_MS = 3000
+
 export interface Member {
   readonly id: number
   readonly name: string
@@ -57,7 +64,8 @@ export interface EtcdBackend {
   propose(cmd: Command, encoded?: Uint8Array): Promise<CommandResponse | EtcdError>
   /**
    * Resolves once the local store has applied everything committed before the call (ReadIndex,
-   * §6.4 of Ongaro's dissertation): a read served after it is linearizable.
+   * §6.4 of Ongaro's dissertation): a read served after it is linearizable. While no leader
+   * is known it waits up to LEADER_WAIT_MS for one, then answers "etcdserver: no leader".
    */
   readBarrier(): Promise<EtcdError | undefined>
   /** Leader only: renews a lease. */

@@ -40,7 +40,13 @@ import {
   seededRng,
   type Snapshot,
 } from '../raft'
-import type { EtcdBackend, Header, Member, NodeStatus } from './backend'
+import {
+  LEADER_WAIT_MS,
+  type EtcdBackend,
+  type Header,
+  type Member,
+  type NodeStatus,
+} from './backend'
 import { splitHostPort, type MemberAddress, type NodeConfig, type Timing } from './config'
 import {
   ErrBadLeaderTransferee,
@@ -158,18 +164,23 @@ function clusterIdOf(name: string): string {
   return h.toString()
 }
 
+/** A linearizable read waiting for its ReadIndex; `since` is when it arrived. */
+interface QueuedRead {
+  readonly resolve: (e: EtcdError | undefined) => void
+  readonly since: number
+}
+
 export class RaftNode implements EtcdBackend {
   store: Store
   private readonly raw: RawNode
   private readonly book = new Map<number, MemberAddress>()
   private readonly proposals = new Map<number, Waiter<unknown>>()
-  private readQueue: ((e: EtcdError | undefined) => void)[] = []
+  /** Reads waiting for the next ReadIndex. */
+  private readQueue: QueuedRead[] = []
   private readFlushScheduled = false
   private readSeq = 0
-  private readonly pendingReads = new Map<
-    string,
-    { waiters: ((e: EtcdError | undefined) => void)[]; timer: NodeJS.Timeout }
-  >()
+  /** Reads whose ReadIndex request is out, by its context. */
+  private readonly pendingReads = new Map<string, { reads: QueuedRead[]; timer: NodeJS.Timeout }>()
   private readsAwaitingApply: {
     index: number
     waiters: ((e: EtcdError | undefined) => void)[]
@@ -509,11 +520,17 @@ export class RaftNode implements EtcdBackend {
     for (const [id, w] of this.forwarded) {
       if (w.leader !== current) this.forwardFailed(id, ErrLeaderChanged)
     }
-    // Reads in flight asked a leader that is gone: let the clients retry now.
+    // Reads in flight asked a leader that is gone. A read changes nothing, so it is asked
+    // again of the next leader (once one is known) rather than failed: any index that leader
+    // gives covers everything committed before the read arrived.
     for (const [ctx, p] of this.pendingReads) {
       clearTimeout(p.timer)
-      for (const w of p.waiters) w(ErrLeaderChanged)
+      this.readQueue.push(...p.reads)
       this.pendingReads.delete(ctx)
+    }
+    if (this.readQueue.length > 0 && !this.readFlushScheduled) {
+      this.readFlushScheduled = true
+      setImmediate(() => this.flushReads())
     }
     for (const w of this.leaderWaiters.filter((x) => x.target === lead)) {
       clearTimeout(w.timer)
@@ -872,7 +889,7 @@ export class RaftNode implements EtcdBackend {
   readBarrier(): Promise<EtcdError | undefined> {
     if (this.stopped) return Promise.resolve(ErrStopped)
     return new Promise((resolve) => {
-      this.readQueue.push(resolve)
+      this.readQueue.push({ resolve, since: Date.now() })
       if (this.readFlushScheduled) return
       this.readFlushScheduled = true
       // Reads that arrive together share one ReadIndex round trip.
@@ -883,19 +900,28 @@ export class RaftNode implements EtcdBackend {
   private flushReads(): void {
     this.readFlushScheduled = false
     if (this.stopped) return
-    const waiters = this.readQueue
+    const queued = this.readQueue
     this.readQueue = []
-    if (waiters.length === 0) return
+    if (queued.length === 0) return
     const ctx = `${this.cfg.id}.${++this.readSeq}`
     if (!this.raw.readIndex(ctx)) {
-      for (const w of waiters) w(ErrNoLeader)
+      // No leader known: an election is under way. Reads wait for one as writes do.
+      const giveUpBefore = Date.now() - LEADER_WAIT_MS
+      for (const r of queued) {
+        if (r.since < giveUpBefore) r.resolve(ErrNoLeader)
+        else this.readQueue.push(r)
+      }
+      if (this.readQueue.length > 0 && !this.readFlushScheduled) {
+        this.readFlushScheduled = true
+        setTimeout(() => this.flushReads(), 10)
+      }
       return
     }
     const timer = setTimeout(() => {
       this.pendingReads.delete(ctx)
-      for (const w of waiters) w(ErrTimeout)
+      for (const r of queued) r.resolve(ErrTimeout)
     }, REQUEST_TIMEOUT_MS)
-    this.pendingReads.set(ctx, { waiters, timer })
+    this.pendingReads.set(ctx, { reads: queued, timer })
     this.scheduleReady()
   }
 
@@ -906,7 +932,7 @@ export class RaftNode implements EtcdBackend {
     clearTimeout(p.timer)
     this.readsAwaitingApply.push({
       index,
-      waiters: p.waiters,
+      waiters: p.reads.map((r) => r.resolve),
       deadline: Date.now() + REQUEST_TIMEOUT_MS,
     })
   }
@@ -1066,10 +1092,10 @@ export class RaftNode implements EtcdBackend {
     for (const id of [...this.forwarded.keys()]) this.forwardFailed(id, ErrStopped)
     for (const p of this.pendingReads.values()) {
       clearTimeout(p.timer)
-      for (const w of p.waiters) w(ErrStopped)
+      for (const r of p.reads) r.resolve(ErrStopped)
     }
     this.pendingReads.clear()
-    for (const w of this.readQueue) w(ErrStopped)
+    for (const r of this.readQueue) r.resolve(ErrStopped)
     this.readQueue = []
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w(ErrStopped)
     this.readsAwaitingApply = []

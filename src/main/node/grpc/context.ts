@@ -9,7 +9,7 @@ import {
   type Command,
   type CommandResponse,
 } from '../../kv'
-import type { EtcdBackend } from '../backend'
+import { LEADER_WAIT_MS, type EtcdBackend } from '../backend'
 import { ErrLeaderChanged, ErrNoLeader } from '../errors'
 import type { Logger } from '../logger'
 import { wasForwarded, type LeaderClients } from './forward'
@@ -60,13 +60,6 @@ export function unary<Req extends object>(
     )
   }
 }
-
-/**
- * How long a follower holds a leader-only request while the cluster has no leader it can
- * reach (an election in progress, a leader just killed). etcd's followers hold proposals the
- * same way, so a client sees a slower answer across a failover rather than an error.
- */
-export const LEADER_WAIT_MS = 3000
 
 /** Runs `here` on the leader; on a follower, sends the call to the leader instead. */
 export async function onLeader(
