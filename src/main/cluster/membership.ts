@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3'
 import type { Progress } from '../../shared/api'
 import type { ClusterManager } from './manager'
 import { freePorts, type NodeSpec } from './workspace'
+import { splitHostPort } from '../node/config'
 
 export interface MembershipHost {
   readonly manager: ClusterManager
@@ -109,7 +110,10 @@ export async function addNode(host: MembershipHost): Promise<number> {
   const task = 'add node'
   const total = 4
   host.progress({ task, done: 0, total, message: 'allocating ports' })
-  const [clientPort, peerPort] = await freePorts(2)
+  const given = m.clusterFile.nodes.flatMap((n) =>
+    [n.client, n.peer].map((a) => splitHostPort(a, 'address').port),
+  )
+  const [clientPort, peerPort] = await freePorts(2, given)
   const peer = `127.0.0.1:${peerPort}`
   const client = `127.0.0.1:${clientPort}`
 

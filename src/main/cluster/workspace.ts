@@ -2,7 +2,7 @@
 // lock so that two managers never drive the same nodes. Reopening a workspace brings back the
 // same cluster: same ids, same ports, same data.
 
-import { createServer } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -96,25 +96,55 @@ export async function writeFileAtomic(path: string, text: string, mode?: number)
   await rename(tmp, path)
 }
 
-/** Ports the operating system considers free right now. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer()
-          s.once('error', reject)
-          s.listen(0, '127.0.0.1', () => resolve(s))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => {
-    const a = s.address()
-    return typeof a === 'object' && a ? a.port : 0
+/**
+ * Where new nodes' ports come from: below the ranges operating systems hand out for outgoing
+ * connections (Linux 32768-60999, macOS and Windows 49152-65535). A port from those ranges,
+ * free when the cluster was made, can later be the local end of some connection just as its
+ * node restarts, which then fails with "address in use".
+ */
+export const PORT_RANGE = { low: 20000, high: 32768 } as const
+
+/**
+ * `n` ports of PORT_RANGE that can be listened on right now, consecutive where they are free,
+ * none of `avoid` (ports the cluster has given out already, whose nodes may be stopped). The
+ * search starts at `from`, by default a random port (so clusters made side by side rarely try
+ * the same ones), and wraps around the range.
+ */
+export async function freePorts(
+  n: number,
+  avoid: Iterable<number> = [],
+  from?: number,
+): Promise<number[]> {
+  const skip = new Set(avoid)
+  const span = PORT_RANGE.high - PORT_RANGE.low
+  const start =
+    from === undefined ? Math.floor(Math.random() * span) : (from - PORT_RANGE.low + span) % span
+  const held: Server[] = []
+  try {
+    for (let i = 0; i < span && held.length < n; i++) {
+      const port = PORT_RANGE.low + ((start + i) % span)
+      if (skip.has(port)) continue
+      const s = await listening(port)
+      if (s) held.push(s)
+    }
+    if (held.length < n) {
+      throw new Error(
+        `found only ${held.length} of ${n} free ports on 127.0.0.1 between ${PORT_RANGE.low} and ${PORT_RANGE.high - 1}`,
+      )
+    }
+    return held.map((s) => (s.address() as AddressInfo).port)
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))))
+  }
+}
+
+/** A server listening on 127.0.0.1:`port`, or undefined when that port is taken. */
+function listening(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(undefined))
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(s))
   })
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
 }
 
 export interface NewClusterOptions {
