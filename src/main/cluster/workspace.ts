@@ -3,11 +3,12 @@
 // same cluster: same ids, same ports, same data.
 
 import { createServer, type AddressInfo, type Server } from 'node:net'
-import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
+import { takePidLock } from '../node/pidlock'
 
 export interface NodeSpec {
   readonly id: number
@@ -182,16 +183,6 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
   }
 }
 
-/** Whether process `pid` runs (EPERM: it does, under another user). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Workspaces this process holds: its own pid in a lock file does not make the lock stale. */
 const heldHere = new Set<string>()
 
@@ -219,32 +210,14 @@ export async function lockWorkspace(workspace: string): Promise<() => Promise<vo
 
 async function takeLockFile(workspace: string, key: string): Promise<() => Promise<void>> {
   await mkdir(workspace, { recursive: true })
-  const path = join(workspace, 'manager.lock')
-  // The pid is written to a file of our own and linked into place, so the lock never exists
-  // empty: another manager reading it always finds an owner to check.
-  const mine = `${path}.${process.pid}`
-  await writeFile(mine, String(process.pid))
-  try {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await link(mine, path)
-        return async () => {
-          heldHere.delete(key)
-          await unlink(path).catch(() => {})
-        }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-        const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-        if (owner > 0 && owner !== process.pid && processAlive(owner)) {
-          throw new Error(
-            `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
-          )
-        }
-        await unlink(path).catch(() => {})
-      }
-    }
-    throw new Error(`cannot lock workspace ${workspace}`)
-  } finally {
-    await unlink(mine).catch(() => {})
+  const lock = await takePidLock(join(workspace, 'manager.lock'), {
+    busy: (owner) =>
+      new Error(
+        `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
+      ),
+  })
+  return async () => {
+    heldHere.delete(key)
+    await lock.release()
   }
 }

@@ -2,13 +2,18 @@
 // by the cluster manager it reports over the IPC channel and exits when that channel closes, so
 // a crashed manager leaves no node behind; started by hand it runs on its own.
 
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { attachControl, type NodeReport } from './control'
 import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { startIdleWatcher } from './idle'
 import { createLogger } from './logger'
+import { takePidLock } from './pidlock'
 import { RaftNode } from './raftnode'
+
+/** How long a node waits for another process to let go of its data directory. */
+const DATA_DIR_WAIT_MS = 10_000
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -53,6 +58,21 @@ async function main(): Promise<void> {
     process.on('disconnect', () => shutdown('the manager closed the control channel'))
     if (!process.connected) shutdown('the manager closed the control channel')
   }
+
+  // One process per data directory: two would interleave their writes to the same log. A
+  // predecessor still shutting down (its manager crashed, say) gets time to finish.
+  await mkdir(cfg.dataDir, { recursive: true }).catch((e: unknown) => fail('cannot start', e))
+  const dataDir = cfg.dataDir
+  const lock = await takePidLock(join(dataDir, 'node.lock'), {
+    waitMs: DATA_DIR_WAIT_MS,
+    onWait: (pid) =>
+      log('warn', 'waiting for the process that holds this data directory to exit', { pid }),
+    busy: (pid) =>
+      new Error(
+        `data directory ${dataDir} is in use by another node process (pid ${pid}), which did not exit within ${DATA_DIR_WAIT_MS / 1000} s; stop it first`,
+      ),
+  }).catch((e: unknown) => fail('cannot start', e))
+  process.on('exit', () => lock.releaseSync())
 
   const node = await RaftNode.start(cfg, log).catch((e: unknown) => fail('cannot start', e))
   running.node = node

@@ -7,7 +7,8 @@ import { readFileSync, unlinkSync } from 'node:fs'
 import { readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { processAlive, readIfExists, writeFileAtomic } from '../cluster/workspace'
+import { readIfExists, writeFileAtomic } from '../cluster/workspace'
+import { processAlive } from '../node/pidlock'
 
 export interface ManagerInfo {
   readonly pid: number
