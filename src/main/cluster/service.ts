@@ -125,7 +125,8 @@ export class ClusterService implements ClusterApi {
       const removed = new Set(c.nodes.filter((n) => n.removed).map((n) => n.id))
       const restart = (c.running ?? []).filter((id) => !removed.has(id))
       // A node that fails to come back right after a crash of the previous manager gets one
-      // more try a second later (a busy machine can be slow to let go of its predecessor).
+      // more try a second later (one of its ports still held, say). A predecessor still
+      // running on its data directory is waited for by the node itself (node.lock).
       const startWithRetry = (id: number): Promise<void> =>
         manager
           .startNode(id)
