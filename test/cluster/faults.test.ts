@@ -131,6 +131,18 @@ describe('faults on a real cluster', { timeout: 120_000 }, () => {
     expect(await moving).toMatch(/moved|did not move/)
   })
 
+  it('a transfer to a node the leader cannot reach is given up, and the error says why', async () => {
+    const s = await cluster(3)
+    const leader = (await s.status()).leader ?? 0
+    const target = [1, 2, 3].find((id) => id !== leader) ?? 0
+    await s.setLinkFault({ from: leader, to: target, drop: 1, both: false })
+    await expect(s.transferLeadership(target)).rejects.toThrow(
+      `leadership did not move to node ${target}: node ${leader}: etcdserver: request timed out, leader transfer took too long`,
+    )
+    expect((await s.status()).leader).toBe(leader)
+    await s.setLinkFault({ from: leader, to: target })
+  })
+
   it('pauses and resumes a node, and heal resumes paused nodes', async () => {
     const s = await cluster(3)
     const leader = (await s.status()).leader ?? 0

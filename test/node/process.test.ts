@@ -139,6 +139,28 @@ describe('a cluster of real node processes', () => {
     }
   })
 
+  it("a transfer to a node that cannot take over is given up after an election timeout, with etcd's error", async () => {
+    const c = await start()
+    const leader = await c.leader()
+    const target = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
+    const n = c.manager.nodes().find((x) => x.id === leader)
+    const client = new Etcd3({ hosts: `http://${n?.client}`, faultHandling: { global: noop } })
+    try {
+      c.manager.pauseNode(target)
+      const r = await client.maintenance
+        .moveLeader({ targetID: String(target) })
+        .then(() => 'moved')
+        .catch((e: Error) => e.message)
+      expect(r).toMatch(/etcdserver: request timed out, leader transfer took too long/)
+      // The leader went on leading, and takes writes.
+      expect(await c.leader()).toBe(leader)
+      await client.put('after').value('transfer').exec()
+    } finally {
+      c.manager.resumeNode(target)
+      client.close()
+    }
+  })
+
   it('keeps every acknowledged write when the leader is killed, and the restarted node catches up', async () => {
     const c = await start()
     await putMany(c, 'k', 0, 50)

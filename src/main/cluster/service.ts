@@ -675,8 +675,14 @@ export class ClusterService implements ClusterApi {
       if (!this.manager.process(to).running || this.manager.phase(to) === 'paused') {
         throw new Error(`node ${to} is not running, so it cannot take over`)
       }
-      await this.manager.process(leader).request({ method: 'transferLeadership', to })
       const timeoutMs = 10_000 * this.slowMotion()
+      try {
+        await this.manager.process(leader).request({ method: 'transferLeadership', to }, timeoutMs)
+      } catch (e) {
+        // The leader's answer, e.g. "node 1: etcdserver: request timed out, leader transfer
+        // took too long".
+        throw new Error(`leadership did not move to node ${to}: ${(e as Error).message}`)
+      }
       const deadline = Date.now() + timeoutMs
       while (this.manager.leader() !== to) {
         if (Date.now() > deadline) {

@@ -82,9 +82,17 @@ async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
     case 'setSnapshotCount':
       node.setSnapshotCount(r.snapshotCount)
       return null
-    case 'transferLeadership':
-      node.transferLeadership(r.to)
+    case 'transferLeadership': {
+      // A follower passes the request on to its leader; the manager watches for the outcome.
+      if (!node.isLeader()) {
+        node.transferLeadership(r.to)
+        return null
+      }
+      // The leader answers when the target leads, or when it gives the transfer up.
+      const e = await node.moveLeader(r.to)
+      if (e) throw new Error(e.message)
       return null
+    }
     case 'stop':
       setImmediate(() => void node.stop(0))
       return null

@@ -23,6 +23,11 @@ export const ErrLearnerNotReady = err(
 )
 export const ErrPeerURLExist = err('FailedPrecondition', 'etcdserver: Peer URLs already exists')
 export const ErrBadLeaderTransferee = err('FailedPrecondition', 'etcdserver: bad leader transferee')
+/** The transferee did not take over within an election timeout, so the leader gave up. */
+export const ErrTimeoutLeaderTransfer = err(
+  'Unavailable',
+  'etcdserver: request timed out, leader transfer took too long',
+)
 
 /** A refusal of the consensus core, passed on with its reason. */
 export function rejected(reason: string): EtcdError {

@@ -51,6 +51,7 @@ import { splitHostPort, type MemberAddress, type NodeConfig, type Timing } from 
 import {
   ErrBadLeaderTransferee,
   ErrLeaderChanged,
+  ErrTimeoutLeaderTransfer,
   ErrLearnerNotReady,
   ErrMemberNotFound,
   ErrMemberNotLearner,
@@ -315,7 +316,11 @@ export class RaftNode implements EtcdBackend {
   private tick(): void {
     if (this.stopped) return
     this.raw.tick()
-    if (this.raw.raft.role === 'leader') this.revokeExpiredLeases()
+    if (this.raw.raft.role === 'leader') {
+      this.revokeExpiredLeases()
+      // The core abandons a transfer that took longer than an election timeout.
+      if (this.raw.raft.leadTransferee === NONE) this.transfersAbandoned()
+    }
     this.releaseReads()
     this.scheduleReady()
   }
@@ -1061,15 +1066,30 @@ export class RaftNode implements EtcdBackend {
     if (target === this.cfg.id) return Promise.resolve(undefined)
     if (!this.raw.raft.confState().voters.includes(target))
       return Promise.resolve(ErrBadLeaderTransferee)
+    // The core gives the transfer up after an election timeout (transfersAbandoned); this
+    // timer is the backstop, longer than that however slow the timing is.
+    const { tickMs, electionTicks } = this.timing
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.leaderWaiters = this.leaderWaiters.filter((w) => w.timer !== timer)
-        resolve(ErrTimeout)
-      }, REQUEST_TIMEOUT_MS)
+      const timer = setTimeout(
+        () => {
+          this.leaderWaiters = this.leaderWaiters.filter((w) => w.timer !== timer)
+          resolve(ErrTimeout)
+        },
+        Math.max(REQUEST_TIMEOUT_MS, 3 * electionTicks * tickMs),
+      )
       this.leaderWaiters.push({ target, resolve, timer })
       this.raw.transferLeadership(target)
       this.scheduleReady()
     })
+  }
+
+  private transfersAbandoned(): void {
+    if (this.leaderWaiters.length === 0) return
+    for (const w of this.leaderWaiters) {
+      clearTimeout(w.timer)
+      w.resolve(ErrTimeoutLeaderTransfer)
+    }
+    this.leaderWaiters = []
   }
 
   transferLeadership(target: number): void {
