@@ -2,9 +2,11 @@
 // promotion) while another node is down, removing the leader, promotion and refusals that
 // name their reason (quorum, a change in flight, a node that is not a learner).
 
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Progress } from '../../src/shared/api'
-import { readClusterFile } from '../../src/main/cluster/workspace'
+import { dataDirOf, readClusterFile } from '../../src/main/cluster/workspace'
 import { eventually } from '../support/cluster'
 import { leaderOf, nodeOf, serviceScope } from '../support/service'
 
@@ -84,6 +86,28 @@ describe('membership', { timeout: 120_000 }, () => {
     expect((await s.status()).pendingChange).toBeNull()
     await expect(s.promoteNode(b)).rejects.toThrow(/already a voter/)
     await expect(s.removeNode(99)).rejects.toThrow(/node 99 is not part of this cluster/)
+  })
+
+  it('stopping the leader hands leadership to another voter first, as etcd does', async () => {
+    const s = await cluster(3)
+    const leader = await leaderOf(s)
+    const leaderClient = nodeOf(await s.status(), leader).client
+    await client(leaderClient).put('/before-stop').value('x')
+    await s.stopNode(leader)
+    const log = (await readFile(join(dataDirOf(s.workspace, leader), 'node.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; to?: number })
+    const handed = log.find((l) => l.msg === 'handing leadership over before stopping')
+    expect(handed?.to).toBeGreaterThan(0)
+    expect(log.some((l) => l.msg.startsWith('leadership was not handed over'))).toBe(false)
+    // The node it chose leads: no election picked between the two survivors.
+    expect(await leaderOf(s, leader)).toBe(handed?.to)
+    // Stopping a follower hands nothing over.
+    const follower = [1, 2, 3].find((id) => id !== leader && id !== handed?.to) ?? 0
+    await s.stopNode(follower)
+    const flog = await readFile(join(dataDirOf(s.workspace, follower), 'node.log'), 'utf8')
+    expect(flog).not.toContain('handing leadership over')
   })
 
   it('transfers leadership to a chosen voter', async () => {

@@ -272,13 +272,17 @@ export class ClusterManager {
   }
 
   /** Graceful stop; a paused process is resumed first so it can shut down cleanly. */
-  async stopNode(id: number): Promise<ManagedExit | undefined> {
+  /**
+   * A graceful stop. `handOver`: a leader first hands leadership to another voter, as etcd's
+   * do when stopped; off when the whole cluster stops.
+   */
+  async stopNode(id: number, opts: { handOver?: boolean } = {}): Promise<ManagedExit | undefined> {
     const p = this.procs.get(id)
     if (!p?.running) return undefined
     this.causes.set(id, 'stop')
     if (this.phase(id) === 'paused') p.signal('SIGCONT')
     this.setPhase(id, 'stopping')
-    await p.stop()
+    await p.stop(undefined, opts.handOver === true)
     return this.exits.get(id)
   }
 
@@ -307,8 +311,8 @@ export class ClusterManager {
     this.setPhase(id, 'running')
   }
 
-  async restartNode(id: number): Promise<void> {
-    await this.stopNode(id)
+  async restartNode(id: number, opts: { handOver?: boolean } = {}): Promise<void> {
+    await this.stopNode(id, opts)
     await this.startNode(id)
   }
 

@@ -207,11 +207,14 @@ export class NodeProcess {
     })
   }
 
-  /** Graceful stop: asks the node, then SIGTERM, then SIGKILL if it will not go. */
-  async stop(timeoutMs = 5000): Promise<NodeExit | undefined> {
+  /**
+   * Graceful stop: asks the node, then SIGTERM, then SIGKILL if it will not go. `handOver`: a
+   * leader first hands leadership to another voter.
+   */
+  async stop(timeoutMs = 5000, handOver = false): Promise<NodeExit | undefined> {
     if (!this.running || !this.exited) return undefined
     const exited = this.exited
-    this.request({ method: 'stop' }, 1000).catch(() => this.signal('SIGTERM'))
+    this.request({ method: 'stop', handOver }, 1000).catch(() => this.signal('SIGTERM'))
     const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs)
     const e = await exited
     clearTimeout(timer)

@@ -569,7 +569,7 @@ export class ClusterService implements ClusterApi {
   async stopNode(...args: ApiArgs<'stopNode'>): Promise<NodeView> {
     const [id] = parseArgs('stopNode', args)
     this.member(id)
-    await this.manager.stopNode(id)
+    await this.manager.stopNode(id, { handOver: true })
     return this.nodeView(id)
   }
 
@@ -597,7 +597,7 @@ export class ClusterService implements ClusterApi {
   async restartNode(...args: ApiArgs<'restartNode'>): Promise<NodeView> {
     const [id] = parseArgs('restartNode', args)
     this.member(id)
-    await this.manager.restartNode(id)
+    await this.manager.restartNode(id, { handOver: true })
     return this.nodeView(id)
   }
 

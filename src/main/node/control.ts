@@ -17,7 +17,8 @@ export type ControlRequest =
   | { readonly method: 'setSnapshotCount'; readonly snapshotCount: number }
   | { readonly method: 'learnMemberAddresses'; readonly members: readonly MemberAddress[] }
   | { readonly method: 'transferLeadership'; readonly to: number }
-  | { readonly method: 'stop' }
+  /** `handOver`: a leader first hands leadership to another voter (RaftNode.handOver). */
+  | { readonly method: 'stop'; readonly handOver?: boolean }
 
 /** Manager → node. */
 export interface RequestEnvelope {
@@ -62,6 +63,12 @@ export function attachControl(
   }
 }
 
+/**
+ * How long a stopping leader waits for its successor to take over. The manager sends SIGKILL
+ * to a node that has not exited 5 s after a stop.
+ */
+export const HAND_OVER_MS = 2000
+
 async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
   switch (r.method) {
     case 'state':
@@ -94,7 +101,10 @@ async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
       return null
     }
     case 'stop':
-      setImmediate(() => void node.stop(0))
+      setImmediate(() => {
+        const first = r.handOver === true ? node.handOver(HAND_OVER_MS) : Promise.resolve()
+        void first.finally(() => node.stop(0))
+      })
       return null
     default:
       throw new Error(`unknown control request ${JSON.stringify(r)}`)

@@ -4,7 +4,7 @@
 
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { attachControl, type NodeReport } from './control'
+import { attachControl, HAND_OVER_MS, type NodeReport } from './control'
 import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { startIdleWatcher } from './idle'
@@ -43,16 +43,20 @@ async function main(): Promise<void> {
   // it running.
   const running: { node?: RaftNode; server?: { close(): Promise<void> } } = {}
   let stopping = false
-  const shutdown = (why: string): void => {
+  const shutdown = (why: string, handOver = false): void => {
     if (stopping) return
     stopping = true
     log('info', `shutting down: ${why}`)
     // A node that cannot stop cleanly within 5 s stops anyway.
     setTimeout(() => process.exit(1), 5000).unref()
-    if (running.node) void running.node.stop(0)
-    else process.exit(0)
+    const node = running.node
+    if (!node) return process.exit(0)
+    // Asked to stop (not orphaned by its manager), a leader first hands over, as etcd's does.
+    const first = handOver ? node.handOver(HAND_OVER_MS) : Promise.resolve()
+    void first.finally(() => node.stop(0))
   }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGTERM', () => shutdown('SIGTERM', true))
+  // Ctrl-C in a terminal reaches every node of the process group at once: none to hand to.
   process.on('SIGINT', () => shutdown('SIGINT'))
   if (process.send) {
     process.on('disconnect', () => shutdown('the manager closed the control channel'))

@@ -1092,6 +1092,40 @@ export class RaftNode implements EtcdBackend {
     this.leaderWaiters = []
   }
 
+  /**
+   * Before a graceful stop, as etcd does: a leader hands leadership to the voter with the most
+   * of its log among those that answered lately, so the cluster need not wait out an election
+   * timeout for a new one. Resolves with that voter once it leads, or undefined when there is
+   * none, the transfer is given up, or `maxMs` passes (the stop goes on regardless).
+   */
+  async handOver(maxMs: number): Promise<number | undefined> {
+    if (this.stopped || !this.isLeader()) return undefined
+    const r = this.raw.raft
+    let best: { id: number; match: number } | undefined
+    for (const id of r.confState().voters) {
+      const pr = r.prs.get(id)
+      if (id === this.cfg.id || !pr?.recentActive) continue
+      if (!best || pr.match > best.match) best = { id, match: pr.match }
+    }
+    if (!best) return undefined
+    const target = best.id
+    this.log('info', 'handing leadership over before stopping', { to: target })
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<EtcdError>((resolve) => {
+      timer = setTimeout(() => resolve(ErrTimeout), maxMs)
+    })
+    const e = await Promise.race([this.moveLeader(target), gaveUp])
+    clearTimeout(timer)
+    if (e) {
+      this.log('warn', 'leadership was not handed over; stopping anyway', {
+        to: target,
+        error: e.message,
+      })
+      return undefined
+    }
+    return target
+  }
+
   transferLeadership(target: number): void {
     this.raw.transferLeadership(target)
     this.scheduleReady()

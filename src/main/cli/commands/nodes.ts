@@ -71,7 +71,12 @@ function allOrOne(
 
 export const nodeCommands: readonly Command[] = [
   allOrOne('start', 'startNode', 'startAll', 'start a stopped node (or every node)'),
-  allOrOne('stop', 'stopNode', 'stopAll', 'stop a node gracefully (or every node)'),
+  allOrOne(
+    'stop',
+    'stopNode',
+    'stopAll',
+    'stop a node gracefully, a leader handing over first (or every node)',
+  ),
   nodeCommand('kill', 'killNode', 'kill a node process with SIGKILL'),
   nodeCommand('pause', 'pauseNode', 'freeze a node process with SIGSTOP'),
   nodeCommand('resume', 'resumeNode', 'wake a paused node with SIGCONT'),
