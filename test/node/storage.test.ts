@@ -215,6 +215,27 @@ describe('snapshots', () => {
     })
   })
 
+  it('are read once while a node starts, and from disk again once it has started', async () => {
+    const dir = await tempDir()
+    const body = new TextEncoder().encode('state machine at 10')
+    await life(dir, async (s) => {
+      await s.save({ entries: range(1, 20, 1), hardState: hs(1, 20), confState: CONF })
+      await s.createSnapshot(10, CONF, body)
+    })
+    await life(dir, async (s) => {
+      // The body open() checked serves the node's state and the core's start, however often.
+      const file = (await fsp.readdir(dir)).find((f) => f.startsWith('snap-')) as string
+      await fsp.writeFile(join(dir, file), 'other bytes')
+      expect(s.snapshotData()).toEqual(body)
+      expect(s.mem.snapshot()).toEqual({
+        meta: { index: 10, term: 1, confState: CONF },
+        data: body,
+      })
+      s.started()
+      expect(() => s.snapshotData()).toThrow(/snapshot body is damaged/)
+    })
+  })
+
   it('truncate the log, shrink the datafile by compaction, and recover with later entries', async () => {
     const dir = await tempDir()
     const logDb = join(dir, 'log.db')

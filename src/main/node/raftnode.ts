@@ -278,6 +278,7 @@ export class RaftNode implements EtcdBackend {
       log('info', 'bootstrapped a new cluster', { members: ids })
     }
     const node = new RaftNode(cfg, storage, log)
+    storage.started()
     const { host, port } = splitHostPort(cfg.peerAddr, 'peer address')
     node.transport = await PeerTransport.listen({
       clusterId: cfg.clusterName,

@@ -122,6 +122,8 @@ export class NodeStorage {
   readonly mem: LogView
   private conf: ConfState
   private snapRecord: SnapshotRecord | undefined
+  /** The body open() read, kept until started(); only ever the body of `snapRecord`. */
+  private bodyRead: Uint8Array | undefined
   /** Every operation that touches the files runs after the previous one has finished. */
   private queue: Promise<unknown> = Promise.resolve()
   private failure: Error | undefined
@@ -153,8 +155,9 @@ export class NodeStorage {
     await ensureDataDir(dir, options.create)
     // Everything is checked before anything is changed, so a refusal leaves the files as they were.
     const contents = await readDataDir(dir)
-    // Read to check its size and CRC-32 now; kept on disk, not in memory (see LogView).
-    if (contents.snapshot) readSnapshotBody(dir, contents.snapshot)
+    // Read to check its size and CRC-32 now; after its first use it lives on disk only (see
+    // LogView and snapshotData).
+    const body = contents.snapshot ? readSnapshotBody(dir, contents.snapshot) : undefined
 
     for (const name of [LOG_FILE, STATE_FILE, SNAPSHOT_FILE]) {
       await restoreInterruptedCompaction(join(dir, name), log)
@@ -179,7 +182,9 @@ export class NodeStorage {
     }
     // Held from here on (storage/appender.ts); NeDB rewrote each file as it loaded it.
     for (const store of Object.values(stores)) hold(store.filename)
-    return new NodeStorage(dir, stores, syncFile, log, contents)
+    const storage = new NodeStorage(dir, stores, syncFile, log, contents)
+    storage.bodyRead = body
+    return storage
   }
 
   initialState(): InitialState {
@@ -193,7 +198,14 @@ export class NodeStorage {
 
   /** The current snapshot's body read from disk, checked against its recorded size and crc32. */
   snapshotData(): Uint8Array {
+    // While the node starts, the body open() read and checked (for its state and the core's).
+    if (this.bodyRead) return this.bodyRead
     return this.snapRecord ? readSnapshotBody(this.dir, this.snapRecord) : EMPTY
+  }
+
+  /** The node has started: the snapshot body is read from disk again when needed. */
+  started(): void {
+    this.bodyRead = undefined
   }
 
   /**
@@ -230,6 +242,7 @@ export class NodeStorage {
         const record = await this.recordSnapshot(snapshot)
         this.mem.createSnapshot(index, confState, EMPTY)
         this.snapRecord = record
+        this.bodyRead = undefined
         await this.removeOlderBodies(record.file)
       })
       return { from, last, meta: snapshot.meta }
@@ -347,6 +360,7 @@ export class NodeStorage {
       if (snapshot && record) {
         this.mem.applySnapshot({ meta: snapshot.meta, data: EMPTY })
         this.snapRecord = record
+        this.bodyRead = undefined
       }
       this.mem.append(entries)
       if (hardState) this.mem.setHardState(hardState)
