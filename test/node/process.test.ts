@@ -42,6 +42,12 @@ async function valuesOn(
   return c.client(id).getAll().prefix(prefix).serializable(true).strings()
 }
 
+/** A client of node `id` that never retries by itself: the answer seen is the node's first. */
+function firstAnswers(c: TestCluster, id: number): Etcd3 {
+  const n = c.manager.nodes().find((x) => x.id === id)
+  return new Etcd3({ hosts: `http://${n?.client}`, faultHandling: { global: noop } })
+}
+
 function expected(prefix: string, n: number): Record<string, string> {
   return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, `v${i}`]))
 }
@@ -116,9 +122,7 @@ describe('a cluster of real node processes', () => {
     const c = await start()
     const leader = await c.leader()
     const follower = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
-    const n = c.manager.nodes().find((x) => x.id === follower)
-    // A client that never retries by itself: the answer seen is the node's first one.
-    const client = new Etcd3({ hosts: `http://${n?.client}`, faultHandling: { global: noop } })
+    const client = firstAnswers(c, follower)
     try {
       await client.put('held').value('yes').exec()
       await c.manager.killNode(leader)
@@ -143,8 +147,7 @@ describe('a cluster of real node processes', () => {
     const c = await start()
     const leader = await c.leader()
     const target = c.manager.nodes().find((n) => n.id !== leader)?.id ?? 0
-    const n = c.manager.nodes().find((x) => x.id === leader)
-    const client = new Etcd3({ hosts: `http://${n?.client}`, faultHandling: { global: noop } })
+    const client = firstAnswers(c, leader)
     try {
       c.manager.pauseNode(target)
       const r = await client.maintenance
