@@ -1095,21 +1095,28 @@ export class RaftNode implements EtcdBackend {
 
   /**
    * Before a graceful stop, as etcd does: a leader hands leadership to the voter with the most
-   * of its log among those that answered lately, so the cluster need not wait out an election
-   * timeout for a new one. Resolves with that voter once it leads, or undefined when there is
-   * none, the transfer is given up, or `maxMs` passes (the stop goes on regardless).
+   * of its log, among those that answered lately if any did, so the cluster need not wait out
+   * an election timeout for a new one. Resolves with that voter once it leads, or undefined when
+   * there is none, the transfer is given up, or `maxMs` passes (the stop goes on regardless).
    */
   async handOver(maxMs: number): Promise<number | undefined> {
     if (this.stopped || !this.isLeader()) return undefined
     const r = this.raw.raft
-    let best: { id: number; match: number } | undefined
-    for (const id of r.confState().voters) {
+    // Those that answered lately first (the flags are cleared every election timeout, so
+    // right after that none may have yet), then the most of the log.
+    const rank = (id: number): [number, number] => {
       const pr = r.prs.get(id)
-      if (id === this.cfg.id || !pr?.recentActive) continue
-      if (!best || pr.match > best.match) best = { id, match: pr.match }
+      return [pr?.recentActive ? 1 : 0, pr?.match ?? 0]
     }
-    if (!best) return undefined
-    const target = best.id
+    const better = (a: number, b: number): boolean => {
+      const [x, y] = [rank(a), rank(b)]
+      return x[0] !== y[0] ? x[0] > y[0] : x[1] > y[1]
+    }
+    let target: number | undefined
+    for (const id of r.confState().voters) {
+      if (id !== this.cfg.id && (target === undefined || better(id, target))) target = id
+    }
+    if (target === undefined) return undefined
     this.log('info', 'handing leadership over before stopping', { to: target })
     let timer: NodeJS.Timeout | undefined
     const gaveUp = new Promise<EtcdError>((resolve) => {
