@@ -388,6 +388,35 @@ describe('PeerTransport', () => {
     expect(a.logs.map((l) => l.msg)).toContain(`connected again to node 2 at ${b.addr}`)
   })
 
+  it('connectAll opens a connection to every peer before any message needs one', async () => {
+    const nodes = await startCluster(3)
+    expect(nodes.map((n) => n.t.stats().connections)).toEqual([0, 0, 0])
+    for (const n of nodes) n.t.connectAll()
+    // Each node: two links out, two connections in.
+    await waitFor('every link', () => nodes.every((n) => n.t.stats().connections === 4))
+    expect(nodes.map((n) => n.t.stats().sent)).toEqual([0, 0, 0])
+  })
+
+  it('a link waiting out its backoff dials at once when the peer connects to us', async () => {
+    // The longest jitter: the backoff after each failure is exactly 50, 100, ..., 2000 ms.
+    const [a, b] = (await startCluster(2, { random: () => 1 })) as [TestNode, TestNode]
+    a.t.connectAll()
+    await waitFor('connected', () => a.t.stats().connections === 1)
+    const port = b.t.address.port
+    await b.t.close()
+    // Down long enough for a's backoff to reach its 2 s ceiling.
+    await sleep(3500)
+    await startNode(2, { port, random: () => 1 }, b)
+    b.t.setPeers(new Map([[1, a.addr]]))
+    const back = performance.now()
+    b.t.connectAll()
+    await waitFor('a connected again', () =>
+      a.logs.some((l) => l.msg === `connected again to node 2 at ${b.addr}`),
+    )
+    // Without the peer's connection a would have waited up to 2 s for its next dial.
+    expect(performance.now() - back).toBeLessThan(1000)
+  })
+
   it('refuses a peer of another cluster, and both sides say why', async () => {
     const a = await startNode(1, { clusterId: 'alpha' })
     const b = await startNode(2, { clusterId: 'beta' })

@@ -295,6 +295,7 @@ export class RaftNode implements EtcdBackend {
       onForwardDropped: (m) => node.forwardFailed(m.id, ErrNotLeader),
       log: (level, msg, fields) => log(level, msg, fields),
     })
+    node.transport.connectAll()
     node.startTicking()
     node.log('info', 'node started', {
       id: cfg.id,
@@ -365,7 +366,7 @@ export class RaftNode implements EtcdBackend {
       if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
     }
     // New members get addresses before the first message to them leaves.
-    if (rd.confState) this.transport.setPeers(this.peerAddresses())
+    if (rd.confState) this.refreshPeers()
     const hs = rd.hardState
     const termOrVote =
       hs !== undefined && (hs.term !== this.savedHard.term || hs.vote !== this.savedHard.vote)
@@ -510,7 +511,7 @@ export class RaftNode implements EtcdBackend {
       // The removal is committed, so the removed node needs nothing more from us (see
       // peerAddresses); the delay lets this Ready's last acknowledgement to it go out first.
       setTimeout(() => {
-        if (!this.stopped) this.transport.setPeers(this.peerAddresses())
+        if (!this.stopped) this.refreshPeers()
       }, 500).unref()
     }
   }
@@ -715,7 +716,7 @@ export class RaftNode implements EtcdBackend {
         client: known?.client || m.client,
       })
     }
-    this.transport.setPeers(this.peerAddresses())
+    this.refreshPeers()
   }
 
   setSnapshotCount(n: number): void {
@@ -1132,6 +1133,12 @@ export class RaftNode implements EtcdBackend {
       return undefined
     }
     return target
+  }
+
+  /** Gives the transport the members' addresses and connects to any it has no link to. */
+  private refreshPeers(): void {
+    this.transport.setPeers(this.peerAddresses())
+    this.transport.connectAll()
   }
 
   transferLeadership(target: number): void {

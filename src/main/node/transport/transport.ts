@@ -275,6 +275,22 @@ export class PeerTransport {
     this.warnedUnknown.clear()
   }
 
+  /**
+   * Opens a connection to every known peer that has none. A node does this so that the
+   * messages it rarely sends (a follower's votes to another follower) do not wait for a
+   * connection and a handshake when they matter: both survivors of a dead leader campaigning
+   * at once, each granting the other's pre-vote before the other's arrived, is a split vote.
+   */
+  connectAll(): void {
+    if (this.closed) return
+    for (const [id, address] of this.peers) {
+      if (this.links.has(id)) continue
+      const link = newLink(id, address)
+      this.links.set(id, link)
+      this.dial(link)
+    }
+  }
+
   /** Replaces the whole rule set; throws on a rule that makes no sense, keeping the old set. */
   setFaults(rules: FaultRules): void {
     this.faultRules = faultTable(rules)
@@ -659,6 +675,14 @@ export class PeerTransport {
     this.log('info', `accepted connection from node ${hello.nodeId} at ${conn.remote}`, {
       peer: hello.nodeId,
     })
+    // The peer is up (back from a restart, say): our link to it stops waiting out its backoff.
+    const link = this.links.get(hello.nodeId)
+    if (link?.state === 'backoff') {
+      clearTimeout(link.timer)
+      link.timer = undefined
+      link.backoffMs = RECONNECT_BACKOFF_MIN_MS
+      this.dial(link)
+    }
   }
 
   private snapshotComplete(conn: Inbound, peer: NodeId): void {
