@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Etcd3 } from 'etcd3'
+import { Etcd3, type IStatusResponse } from 'etcd3'
 import { ClusterManager } from '../src/main/cluster/manager'
 import { freePorts } from '../src/main/cluster/workspace'
 import { percentile, retry, timed } from './util'
@@ -37,7 +37,10 @@ interface Target {
   pids(): number[]
   /** Kills the leader with SIGKILL; returns the endpoints of the survivors. */
   killLeader(): Promise<string[]>
-  /** Starts the member killLeader killed and waits until it follows a leader again. */
+  /**
+   * Starts the member killLeader killed and waits until it follows a leader again and has
+   * applied what the cluster had committed: each failover starts from a whole, idle cluster.
+   */
   restartKilled(): Promise<void>
   restartAll(): Promise<number>
   close(): Promise<void>
@@ -167,6 +170,9 @@ async function measureRequests(t: Target, log: Log): Promise<void> {
     failovers.push(performance.now() - t0)
     survivor.close()
   }
+  process.stderr.write(
+    `  ${t.name}: failover runs (ms) = ${failovers.map((f) => f.toFixed(0)).join(', ')}\n`,
+  )
   log('failoverMs', percentile(failovers, 50))
   log('failoverMaxMs', Math.max(...failovers))
   c.close()
@@ -233,8 +239,11 @@ async function raftlabTarget(): Promise<Target> {
       killed = undefined
       await manager.startNode(id)
       await retry(async () => {
-        const leader = manager.nodes().find((n) => n.id === id)?.state?.leader ?? 0
-        if (leader === 0) throw new Error(`node ${id} has no leader yet`)
+        const states = manager.nodes().map((n) => n.state)
+        const mine = states.find((x) => x?.id === id)
+        const leader = states.find((x) => x !== undefined && x.id === mine?.leader)
+        if (!mine || !leader) throw new Error(`node ${id} has no leader yet`)
+        if (mine.applied < leader.commit) throw new Error(`node ${id} is catching up`)
       }, 30_000)
     },
     restartAll: async () => {
@@ -336,14 +345,20 @@ async function etcdTarget(bin: string): Promise<Target> {
       const m = killed
       killed = undefined
       startMember(m, 'existing')
-      await retry(async () => {
-        const one = new Etcd3({ hosts: `http://${m.client}` })
+      const statusOf = async (client: string): Promise<IStatusResponse> => {
+        const one = new Etcd3({ hosts: `http://${client}` })
         try {
-          const s = await one.maintenance.status()
-          if (s.leader === '0') throw new Error(`${m.name} has no leader yet`)
+          return await one.maintenance.status()
         } finally {
           one.close()
         }
+      }
+      const other = members.find((x) => x.name !== m.name) as (typeof members)[number]
+      await retry(async () => {
+        const s = await statusOf(m.client)
+        if (s.leader === '0') throw new Error(`${m.name} has no leader yet`)
+        const committed = Number((await statusOf(other.client)).raftIndex)
+        if (Number(s.raftAppliedIndex) < committed) throw new Error(`${m.name} is catching up`)
       }, 30_000)
     },
     restartAll: async () => {
