@@ -39,6 +39,8 @@ describe('supervision', { timeout: 120_000 }, () => {
     const stopped = await s.stopNode(1)
     expect(stopped).toMatchObject({ process: 'stopped', pid: null, lastExit: { code: 0 } })
     expect(stopped.lastExit?.lastLines.some((l) => l.includes('node stopped'))).toBe(true)
+    // On disk by the time the stop returns: an export or a reopen right after it agrees.
+    expect((await readClusterFile(s.workspace))?.running).toEqual([2, 3])
 
     const started = await s.startNode(1)
     expect(started.process).toBe('running')
@@ -46,6 +48,7 @@ describe('supervision', { timeout: 120_000 }, () => {
 
     const killed = await s.killNode(2)
     expect(killed).toMatchObject({ process: 'stopped', lastExit: { signal: 'SIGKILL' } })
+    expect((await readClusterFile(s.workspace))?.running).toEqual([1, 3])
 
     const restarted = await s.restartNode(3)
     expect(restarted.process).toBe('running')

@@ -283,6 +283,8 @@ export class ClusterManager {
     if (this.phase(id) === 'paused') p.signal('SIGCONT')
     this.setPhase(id, 'stopping')
     await p.stop(undefined, opts.handOver === true)
+    // cluster.json says it no longer runs before this returns (an export right after a stop).
+    await this.writes
     return this.exits.get(id)
   }
 
@@ -291,6 +293,7 @@ export class ClusterManager {
     if (!p?.running) return undefined
     this.causes.set(id, 'kill')
     await p.kill()
+    await this.writes
     return this.exits.get(id)
   }
 
