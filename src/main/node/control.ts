@@ -63,12 +63,6 @@ export function attachControl(
   }
 }
 
-/**
- * How long a stopping leader waits for its successor to take over. The manager sends SIGKILL
- * to a node that has not exited 5 s after a stop.
- */
-export const HAND_OVER_MS = 2000
-
 async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
   switch (r.method) {
     case 'state':
@@ -101,10 +95,7 @@ async function handle(node: RaftNode, r: ControlRequest): Promise<unknown> {
       return null
     }
     case 'stop':
-      setImmediate(() => {
-        const first = r.handOver === true ? node.handOver(HAND_OVER_MS) : Promise.resolve()
-        void first.finally(() => node.stop(0))
-      })
+      setImmediate(() => void node.gracefulStop(r.handOver === true))
       return null
     default:
       throw new Error(`unknown control request ${JSON.stringify(r)}`)

@@ -4,7 +4,7 @@
 
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { attachControl, HAND_OVER_MS, type NodeReport } from './control'
+import { attachControl, type NodeReport } from './control'
 import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { startIdleWatcher } from './idle'
@@ -52,8 +52,7 @@ async function main(): Promise<void> {
     const node = running.node
     if (!node) return process.exit(0)
     // Asked to stop (not orphaned by its manager), a leader first hands over, as etcd's does.
-    const first = handOver ? node.handOver(HAND_OVER_MS) : Promise.resolve()
-    void first.finally(() => node.stop(0))
+    void node.gracefulStop(handOver)
   }
   process.on('SIGTERM', () => shutdown('SIGTERM', true))
   // Ctrl-C in a terminal reaches every node of the process group at once: none to hand to.

@@ -72,6 +72,11 @@ import {
 } from './transport/transport'
 
 const REQUEST_TIMEOUT_MS = 7000
+/**
+ * How long a stopping leader waits for its successor to take over. The manager sends SIGKILL
+ * to a node that has not exited 5 s after a stop.
+ */
+const HAND_OVER_MS = 2000
 /** The reason a node that does not lead gives for a forwarded write it did not propose. */
 const NOT_LEADER = 'not the leader'
 /** How often a node reports index moves to the manager at most (see publishState). */
@@ -535,10 +540,7 @@ export class RaftNode implements EtcdBackend {
       this.readQueue.push(...p.reads)
       this.pendingReads.delete(ctx)
     }
-    if (this.readQueue.length > 0 && !this.readFlushScheduled) {
-      this.readFlushScheduled = true
-      setImmediate(() => this.flushReads())
-    }
+    this.scheduleReadFlush()
     for (const w of this.leaderWaiters.filter((x) => x.target === lead)) {
       clearTimeout(w.timer)
       w.resolve(undefined)
@@ -897,11 +899,17 @@ export class RaftNode implements EtcdBackend {
     if (this.stopped) return Promise.resolve(ErrStopped)
     return new Promise((resolve) => {
       this.readQueue.push({ resolve, since: Date.now() })
-      if (this.readFlushScheduled) return
-      this.readFlushScheduled = true
       // Reads that arrive together share one ReadIndex round trip.
-      setImmediate(() => this.flushReads())
+      this.scheduleReadFlush()
     })
+  }
+
+  /** Asks for the queued reads' ReadIndex, all in one: on the next turn, or after `delayMs`. */
+  private scheduleReadFlush(delayMs?: number): void {
+    if (this.readFlushScheduled || this.readQueue.length === 0) return
+    this.readFlushScheduled = true
+    if (delayMs === undefined) setImmediate(() => this.flushReads())
+    else setTimeout(() => this.flushReads(), delayMs)
   }
 
   private flushReads(): void {
@@ -918,10 +926,7 @@ export class RaftNode implements EtcdBackend {
         if (r.since < giveUpBefore) r.resolve(ErrNoLeader)
         else this.readQueue.push(r)
       }
-      if (this.readQueue.length > 0 && !this.readFlushScheduled) {
-        this.readFlushScheduled = true
-        setTimeout(() => this.flushReads(), 10)
-      }
+      this.scheduleReadFlush(10)
       return
     }
     const timer = setTimeout(() => {
@@ -1105,18 +1110,12 @@ export class RaftNode implements EtcdBackend {
     const r = this.raw.raft
     // Those that answered lately first (the flags are cleared every election timeout, so
     // right after that none may have yet), then the most of the log.
-    const rank = (id: number): [number, number] => {
-      const pr = r.prs.get(id)
-      return [pr?.recentActive ? 1 : 0, pr?.match ?? 0]
-    }
-    const better = (a: number, b: number): boolean => {
-      const [x, y] = [rank(a), rank(b)]
-      return x[0] !== y[0] ? x[0] > y[0] : x[1] > y[1]
-    }
-    let target: number | undefined
-    for (const id of r.confState().voters) {
-      if (id !== this.cfg.id && (target === undefined || better(id, target))) target = id
-    }
+    const active = (id: number): number => (r.prs.get(id)?.recentActive ? 1 : 0)
+    const match = (id: number): number => r.prs.get(id)?.match ?? 0
+    const [target] = r
+      .confState()
+      .voters.filter((id) => id !== this.cfg.id)
+      .sort((a, b) => active(b) - active(a) || match(b) - match(a))
     if (target === undefined) return undefined
     this.log('info', 'handing leadership over before stopping', { to: target })
     let timer: NodeJS.Timeout | undefined
@@ -1133,6 +1132,15 @@ export class RaftNode implements EtcdBackend {
       return undefined
     }
     return target
+  }
+
+  /** A stop someone asked for; with `handOver`, a leader first hands over (handOver). */
+  async gracefulStop(handOver: boolean): Promise<void> {
+    try {
+      if (handOver) await this.handOver(HAND_OVER_MS)
+    } finally {
+      await this.stop(0)
+    }
   }
 
   /** Gives the transport the members' addresses and connects to any it has no link to. */
