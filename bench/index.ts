@@ -313,12 +313,19 @@ async function etcdTarget(bin: string): Promise<Target> {
   for (const m of members) startMember(m, 'new')
   const c = new Etcd3({ hosts: members.map((m) => `http://${m.client}`) })
   await retry(() => c.put('ready').value('x').exec())
+  /** Maintenance.Status of one member, through a client of that member alone. */
+  const statusOf = async (client: string): Promise<IStatusResponse> => {
+    const one = new Etcd3({ hosts: `http://${client}` })
+    try {
+      return await one.maintenance.status()
+    } finally {
+      one.close()
+    }
+  }
   const leaderName = async (): Promise<string> => {
     for (const m of members) {
       try {
-        const one = new Etcd3({ hosts: `http://${m.client}` })
-        const s = await one.maintenance.status()
-        one.close()
+        const s = await statusOf(m.client)
         if (s.leader === s.header.member_id) return m.name
       } catch {
         // not reachable: not the leader we can kill
@@ -345,14 +352,6 @@ async function etcdTarget(bin: string): Promise<Target> {
       const m = killed
       killed = undefined
       startMember(m, 'existing')
-      const statusOf = async (client: string): Promise<IStatusResponse> => {
-        const one = new Etcd3({ hosts: `http://${client}` })
-        try {
-          return await one.maintenance.status()
-        } finally {
-          one.close()
-        }
-      }
       const other = members.find((x) => x.name !== m.name) as (typeof members)[number]
       await retry(async () => {
         const s = await statusOf(m.client)

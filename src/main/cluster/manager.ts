@@ -271,10 +271,10 @@ export class ClusterManager {
     )
   }
 
-  /** Graceful stop; a paused process is resumed first so it can shut down cleanly. */
   /**
-   * A graceful stop. `handOver`: a leader first hands leadership to another voter, as etcd's
-   * do when stopped; off when the whole cluster stops.
+   * Graceful stop; a paused process is resumed first so it can shut down cleanly. `handOver`:
+   * a leader first hands leadership to another voter, as etcd's do when stopped; off when the
+   * whole cluster stops.
    */
   async stopNode(id: number, opts: { handOver?: boolean } = {}): Promise<ManagedExit | undefined> {
     const p = this.procs.get(id)
