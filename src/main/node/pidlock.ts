@@ -1,8 +1,14 @@
 // A lock file that names its owner by pid. The workspace lock (one manager per workspace) and
 // the data directory lock (one node process per data directory) are both this. A lock whose
 // owner no longer runs is stale and taken over, so a crash never locks anything for good.
+//
+// Taking over is where two processes could both win: each finds the same dead owner, the first
+// removes the stale lock and links its own, and the second, acting on what it read before,
+// removes that fresh lock. So a stale lock is removed only under a second lock, `<path>.takeover`,
+// and only if it still names the dead owner once that is held. The takeover lock is held for one
+// read and one unlink; it is itself taken over if its holder died in between.
 
-import { link, readFile, unlink, writeFile } from 'node:fs/promises'
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { readFileSync, unlinkSync } from 'node:fs'
 
 export interface PidLockOptions {
@@ -34,6 +40,8 @@ export function processAlive(pid: number): boolean {
 }
 
 const POLL_MS = 50
+/** A takeover guard older than this was left by a dead process. */
+const GUARD_STALE_MS = 1000
 
 export async function takePidLock(path: string, opts: PidLockOptions): Promise<PidLock> {
   // The pid is written to a file of our own and linked into place, so the lock never exists
@@ -55,11 +63,10 @@ export async function takePidLock(path: string, opts: PidLockOptions): Promise<P
         if (Date.now() >= deadline) throw opts.busy(owner)
         if (!waiting) opts.onWait?.(owner)
         waiting = true
-        await new Promise((r) => setTimeout(r, POLL_MS))
+        await sleep(POLL_MS)
         continue
       }
-      await unlink(path).catch(() => {})
-      stale++
+      if (await removeStale(path, mine, owner)) stale++
     }
     throw new Error(`cannot take the lock ${path}`)
   } finally {
@@ -67,8 +74,42 @@ export async function takePidLock(path: string, opts: PidLockOptions): Promise<P
   }
 }
 
+/**
+ * Removes the lock at `path` if it still names `owner`, read as dead (or unreadable: 0), and
+ * says whether this attempt counts as a takeover. Under the takeover lock, so that no process
+ * removes a lock another has just taken.
+ */
+async function removeStale(path: string, mine: string, owner: number): Promise<boolean> {
+  const guard = `${path}.takeover`
+  try {
+    await link(mine, guard)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    const holder = await ownerOf(guard)
+    const age = Date.now() - ((await stat(guard).catch(() => undefined))?.mtimeMs ?? 0)
+    // Another process is taking over: look again once it is done, which takes milliseconds. A
+    // guard left by a process that died holding it (its pid dead, or reused by now) must not
+    // block every later start.
+    if (holder > 0 && processAlive(holder) && age < GUARD_STALE_MS) await sleep(POLL_MS / 10)
+    else await unlink(guard).catch(() => {})
+    return false
+  }
+  try {
+    if ((await ownerOf(path)) === owner) await unlink(path).catch(() => {})
+    return true
+  } finally {
+    await unlink(guard).catch(() => {})
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** The pid a lock names; 0 for a missing, empty or garbled file. */
 async function ownerOf(path: string): Promise<number> {
-  return Number((await readFile(path, 'utf8').catch(() => '')).trim())
+  const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : 0
 }
 
 function ownLock(path: string): PidLock {
