@@ -1,5 +1,6 @@
-// Runs sandboxed, before the renderer's scripts: it may only `require('electron')`, so the
-// build emits it as CommonJS (out/preload/index.cjs) with src/shared bundled in.
+// Runs sandboxed, before the renderer's scripts: it may only `require('electron')` (and a few
+// built-ins), so the build emits it as CommonJS (out/preload/index.cjs) and it imports nothing
+// of ours but src/shared/channels.ts, which depends on no package.
 // It exposes the method table as functions plus `on` for the pushed events, and nothing else:
 // never ipcRenderer itself, and listeners never see the IPC event object (it carries `sender`).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
@@ -9,8 +10,8 @@ import {
   apiEventNames,
   apiMethodNames,
   type ApiEventName,
-  type ClusterApi,
-} from '../shared/api'
+} from '../shared/channels'
+import type { ClusterApi } from '../shared/api'
 
 const methods = Object.fromEntries(
   apiMethodNames.map((name) => [

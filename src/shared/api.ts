@@ -5,6 +5,16 @@
 // No Node and no DOM here: this file compiles in both tsconfig projects.
 
 import { z } from 'zod'
+import type { ApiEventName, ApiMethodName } from './channels'
+
+export {
+  apiChannel,
+  apiEventChannel,
+  apiEventNames,
+  apiMethodNames,
+  type ApiEventName,
+  type ApiMethodName,
+} from './channels'
 
 // ---------------------------------------------------------------------------------------------
 // Views: what the API hands back. Plain JSON, so they cross IPC and sockets unchanged.
@@ -417,6 +427,7 @@ export type EventQuery = z.input<typeof eventQuerySchema>
 const none = z.tuple([])
 const one = <T extends z.ZodType>(t: T) => z.tuple([t])
 
+/** Each method's argument schema; the names are channels.ts's, exactly. */
 export const clusterMethods = {
   appInfo: none,
   status: none,
@@ -463,9 +474,7 @@ export const clusterMethods = {
   exportKeys: one(z.object({ prefix: z.string().optional() }).strict()),
 
   exportBundle: one(exportSchema),
-} as const
-
-export type ApiMethodName = keyof typeof clusterMethods
+} as const satisfies Record<ApiMethodName, z.ZodType>
 
 /** What each method resolves to. */
 export interface ApiResults {
@@ -515,10 +524,6 @@ export interface ApiEvents {
   progress: Progress
 }
 
-export type ApiEventName = keyof ApiEvents
-
-export const apiEventNames: readonly ApiEventName[] = ['event', 'status', 'progress']
-
 /** The methods as callers see them. */
 export type ClusterMethods = {
   [K in ApiMethodName]: (...args: ApiArgs<K>) => Promise<ApiResults[K]>
@@ -532,8 +537,6 @@ export interface ClusterApi extends ClusterMethods {
 
 /** Kept for the renderer code that predates the full table. */
 export type RaftLabApi = ClusterApi
-
-export const apiMethodNames = Object.keys(clusterMethods) as ApiMethodName[]
 
 export function isApiMethodName(name: unknown): name is ApiMethodName {
   return typeof name === 'string' && Object.hasOwn(clusterMethods, name)
@@ -564,16 +567,6 @@ export function parseArgs<K extends ApiMethodName>(
   const issue = r.error.issues[0]
   const where = issue?.path.length ? `argument ${issue.path.join('.')}: ` : ''
   throw new ApiArgumentError(method, `${where}${issue?.message ?? 'invalid arguments'}`)
-}
-
-/** The IPC channel of a method; prefixed so it cannot collide with Electron's own channels. */
-export function apiChannel(name: ApiMethodName): string {
-  return `raftlab:${name}`
-}
-
-/** The IPC channel on which main pushes one kind of event. */
-export function apiEventChannel(name: ApiEventName): string {
-  return `raftlab-event:${name}`
 }
 
 // ---------------------------------------------------------------------------------------------
