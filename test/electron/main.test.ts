@@ -6,7 +6,7 @@
 // bridge, and that quitting stops every node before the app exits.
 
 import { fork, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -151,9 +151,16 @@ describe('the Electron main process', () => {
     expect(st.code).toBe(0)
     expect(st.stdout).toContain(`node ${status.leader}`)
 
-    // Closing the last window quits; quitting stops every node first, then exits 0.
+    // Under Electron, process.execPath is Electron's binary: nodes must run it as Node.
     const pids = status.nodes.map((n) => n.pid).filter((p): p is number => typeof p === 'number')
     expect(pids).toHaveLength(3)
+    for (const pid of pids) {
+      expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(
+        'ELECTRON_RUN_AS_NODE=1',
+      )
+    }
+
+    // Closing the last window quits; quitting stops every node first, then exits 0.
     app.child.send({ type: 'closeWindows' })
     expect(await app.exited).toBe(0)
     expect(app.reports.filter((r) => r.type === 'prevented')).toHaveLength(1)

@@ -101,7 +101,14 @@ export class NodeProcess {
       // blocks of 128 KiB and up mapped on their own so that freeing one returns it (by
       // default that threshold climbs to 32 MiB as big buffers are freed). Measured after
       // 100,000 puts: about 20-30 MB and 35 MB per node. The user's own settings win.
-      env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...process.env },
+      // In the desktop app process.execPath is Electron's binary, which runs a script as Node
+      // only with ELECTRON_RUN_AS_NODE (Electron's fork sets it too; plain Node ignores it).
+      env: {
+        MALLOC_ARENA_MAX: '2',
+        MALLOC_MMAP_THRESHOLD_: '131072',
+        ...process.env,
+        ELECTRON_RUN_AS_NODE: '1',
+      },
     })
     closeSync(out)
     this.child = child
