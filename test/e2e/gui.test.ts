@@ -239,6 +239,10 @@ describe('the GUI in Chromium against real nodes', { timeout: 90_000 }, () => {
     await expect.poll(() => page.inputValue(byTestId('key-editor-value'))).toBe('from etcdctl')
     await page.fill(byTestId('key-editor-value'), 'my edit in the GUI')
     await etcdPut('/e2e/live', 'changed behind your back')
+    // The watch tells the editor first. Its banner goes in above the Save button and moves it:
+    // a click aimed before it arrives can land on the text instead and save nothing.
+    await page.locator(byTestId('key-remote-change')).waitFor({ timeout: LIVE_MS })
+    expect(await page.inputValue(byTestId('key-editor-value'))).toBe('my edit in the GUI')
     await page.click(byTestId('key-save'))
 
     // Either outcome ends the wait, so that an error says what it was.
