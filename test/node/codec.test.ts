@@ -257,7 +257,7 @@ describe('message codec', () => {
     )
   })
 
-  it('round-trips the handshake and the snapshot chunk frames', () => {
+  it('round-trips the handshake, the snapshot chunk and the removal frames', () => {
     const g = new Gen(7)
     const payloads: Payload[] = [
       { kind: 'hello', hello: { version: 1, clusterId: 'raftlab-🙂', nodeId: 3 } },
@@ -266,6 +266,7 @@ describe('message codec', () => {
         header: { from: 1, to: 2, term: 9, meta: g.meta(), totalBytes: 5 << 20, crc: 0xdeadbeef },
       },
       { kind: 'snapshotChunk', offset: 1 << 20, data: g.bytes(1000) },
+      { kind: 'removed', nodeId: 300 },
     ]
     for (const p of payloads) expect(decodePayload(encodePayload(p))).toEqual(p)
   })

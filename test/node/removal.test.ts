@@ -82,3 +82,44 @@ describe('removing the leader through MemberRemove', () => {
     }
   }, 60_000)
 })
+
+describe('a removed member that never heard of its removal', () => {
+  it('is told by the members when it connects and shuts down, after their restart too', async () => {
+    // Snapshots every 10 entries: the survivors restart from one that must carry the removal.
+    const c = await startCluster({ snapshotCount: 10 })
+    cluster = c
+    const leader = await c.leader()
+    const [gone, kept] = c.manager
+      .nodes()
+      .map((n) => n.id)
+      .filter((id) => id !== leader) as [number, number]
+    await c.client(leader).put('before').value('1')
+
+    // Frozen while it is removed, it cannot receive the removal: it resumes as a member in its
+    // own eyes, in a cluster that no longer sends it anything.
+    c.manager.pauseNode(gone)
+    await c.client(leader).cluster.memberRemove({ ID: String(gone) })
+    for (let i = 0; i < 15; i++) await c.client(leader).put(`after/${i}`).value('x')
+    c.manager.resumeNode(gone)
+    await eventually(async () => {
+      if (c.manager.process(gone).running) throw new Error(`node ${gone} is still running`)
+    }, 15_000)
+    expect(c.manager.lastExit(gone)).toMatchObject({ cause: 'self', code: 0 })
+    const log = await readFile(c.manager.process(gone).logFile, 'utf8')
+    expect(log).toContain('this node was removed from the cluster (a member says so)')
+
+    // The members keep what they applied across a restart from their snapshots: started again,
+    // the removed node is told at once.
+    await c.manager.restartNode(kept)
+    await c.manager.restartNode(leader)
+    await c.manager.waitForLeader()
+    await c.manager.startNode(gone).catch(() => {})
+    await eventually(async () => {
+      if (c.manager.process(gone).running) throw new Error(`node ${gone} is still running`)
+    }, 15_000)
+    expect(c.manager.lastExit(gone)).toMatchObject({ cause: 'self', code: 0 })
+    // The two members serve on.
+    const next = await c.leader()
+    await eventually(() => c.client(next).put('last').value('2').exec(), 15_000)
+  }, 90_000)
+})

@@ -127,8 +127,15 @@ interface Waiter<T> {
 /** Membership and addresses travel with the key-value state inside a node snapshot. */
 const SNAPSHOT_MAGIC = 0x524c4e44 // "RLND"
 
-function encodeNodeSnapshot(members: readonly MemberAddress[], kv: Uint8Array): Uint8Array {
-  const meta = Buffer.from(JSON.stringify({ members }))
+/** What a node snapshot holds besides the key-value state. */
+interface SnapshotMembership {
+  readonly members: MemberAddress[]
+  /** Ids whose removal was applied (absent in snapshots written before it was kept). */
+  readonly removed: number[]
+}
+
+function encodeNodeSnapshot(m: SnapshotMembership, kv: Uint8Array): Uint8Array {
+  const meta = Buffer.from(JSON.stringify(m))
   const out = Buffer.alloc(8 + meta.length + kv.length)
   out.writeUInt32BE(SNAPSHOT_MAGIC, 0)
   out.writeUInt32BE(meta.length, 4)
@@ -139,7 +146,7 @@ function encodeNodeSnapshot(members: readonly MemberAddress[], kv: Uint8Array): 
 
 function decodeNodeSnapshot(
   data: Uint8Array,
-): { members: MemberAddress[]; kv: Uint8Array } | undefined {
+): (SnapshotMembership & { kv: Uint8Array }) | undefined {
   if (data.length === 0) return undefined
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   if (buf.length < 8 || buf.readUInt32BE(0) !== SNAPSHOT_MAGIC) {
@@ -147,8 +154,8 @@ function decodeNodeSnapshot(
   }
   const len = buf.readUInt32BE(4)
   if (8 + len > buf.length) throw new Error('snapshot is truncated (membership block)')
-  const meta = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as { members: MemberAddress[] }
-  return { members: meta.members, kv: buf.subarray(8 + len) }
+  const meta = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as Partial<SnapshotMembership>
+  return { members: meta.members ?? [], removed: meta.removed ?? [], kv: buf.subarray(8 + len) }
 }
 
 function parseContext(change: ConfChange): Partial<MemberAddress> {
@@ -180,6 +187,8 @@ export class RaftNode implements EtcdBackend {
   store: Store
   private readonly raw: RawNode
   private readonly book = new Map<number, MemberAddress>()
+  /** Members whose removal this node applied; ids are never given out again. */
+  private readonly removed = new Set<number>()
   private readonly proposals = new Map<number, Waiter<unknown>>()
   /** Reads waiting for the next ReadIndex. */
   private readQueue: QueuedRead[] = []
@@ -251,6 +260,7 @@ export class RaftNode implements EtcdBackend {
     this.latestHard = this.savedHard
     const decoded = decodeNodeSnapshot(storage.snapshotData())
     if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
+    for (const id of decoded?.removed ?? []) this.removed.add(id)
     this.store = decoded ? decodeSnapshot(decoded.kv) : createStore()
     this.learnAddresses(storage.mem.allEntries())
     this.raw = new RawNode({
@@ -298,8 +308,10 @@ export class RaftNode implements EtcdBackend {
         node.scheduleReady()
       },
       onForwardDropped: (m) => node.forwardFailed(m.id, ErrNotLeader),
+      onRemoved: (by) => node.toldRemoved(by),
       log: (level, msg, fields) => log(level, msg, fields),
     })
+    node.transport.setRemoved(node.removed)
     node.transport.connectAll()
     node.startTicking()
     node.log('info', 'node started', {
@@ -369,6 +381,7 @@ export class RaftNode implements EtcdBackend {
     if (rd.snapshot) {
       const decoded = decodeNodeSnapshot(rd.snapshot.data)
       if (decoded) for (const m of decoded.members) this.book.set(m.id, m)
+      if (decoded?.removed.length) this.membersRemoved(decoded.removed)
     }
     // New members get addresses before the first message to them leaves.
     if (rd.confState) this.refreshPeers()
@@ -513,12 +526,38 @@ export class RaftNode implements EtcdBackend {
       // Leave time for the acknowledgement and the leader's TimeoutNow to go out.
       setTimeout(() => void this.stop(0), 500).unref()
     } else if (e.change.type === 'removeNode') {
+      this.membersRemoved([e.change.nodeId])
       // The removal is committed, so the removed node needs nothing more from us (see
       // peerAddresses); the delay lets this Ready's last acknowledgement to it go out first.
       setTimeout(() => {
         if (!this.stopped) this.refreshPeers()
       }, 500).unref()
     }
+  }
+
+  /**
+   * Remembers removed members and has the transport tell them so when they connect. A removed
+   * node often never applies its own removal: the leader stops sending to it as soon as the
+   * change is appended, before the commit that would reach it. Without this it would run on,
+   * campaigning in vain and serving stale serializable reads; etcd's members likewise answer a
+   * removed member's requests with "410 Gone", and it exits.
+   */
+  private membersRemoved(ids: readonly number[]): void {
+    for (const id of ids) if (id !== this.cfg.id) this.removed.add(id)
+    this.transport.setRemoved(this.removed)
+  }
+
+  /** A member refused our connection because the cluster removed this node. */
+  private toldRemoved(by: number): void {
+    if (this.stopped) return
+    // Only a member of our own (if stale) configuration is believed.
+    const cs = this.raw.raft.confState()
+    if (![...cs.voters, ...cs.learners].includes(by)) return
+    this.log('warn', 'this node was removed from the cluster (a member says so); shutting down', {
+      by,
+    })
+    this.onEvent({ type: 'removed' })
+    void this.stop(0)
   }
 
   private roleChanged(role: Role, lead: number): void {
@@ -560,7 +599,7 @@ export class RaftNode implements EtcdBackend {
       return
     }
     this.snapshotting = true
-    const members = [...this.book.values()]
+    const membership = { members: [...this.book.values()], removed: [...this.removed] }
     const confState = this.raw.raft.confStateAt(applied)
     void (async () => {
       // The state at `applied`, encoded a step at a time with the event loop free in between:
@@ -579,7 +618,7 @@ export class RaftNode implements EtcdBackend {
         })
         return
       }
-      const data = encodeNodeSnapshot(members, step.value)
+      const data = encodeNodeSnapshot(membership, step.value)
       // The snapshot must not pass the commit index on disk.
       await this.writeCommit()
       await this.storage.createSnapshot(applied, confState, data)

@@ -8,6 +8,8 @@
 //   2 message         a Message (below)
 //   3 snapshotHeader  uint from, to, term, snapshot meta, uint total data bytes, u32 CRC-32 of it
 //   4 snapshotChunk   uint offset of this chunk in the data, bytes chunk
+//   5 removed         uint node id: after its hello, an acceptor's answer to a node that the
+//                     cluster removed (etcd answers such a member's requests with 410 Gone)
 //
 // Message = u8 type tag, uint from, to, term, then by type:
 //   1 appendEntries           uint prevLogIndex, prevLogTerm, leaderCommit, uint n, n × entry
@@ -123,8 +125,9 @@ export type Payload =
   | { readonly kind: 'message'; readonly message: PeerMessage }
   | { readonly kind: 'snapshotHeader'; readonly header: SnapshotHeader }
   | { readonly kind: 'snapshotChunk'; readonly offset: number; readonly data: Uint8Array }
+  | { readonly kind: 'removed'; readonly nodeId: NodeId }
 
-const PAYLOAD_KINDS = ['hello', 'message', 'snapshotHeader', 'snapshotChunk'] as const
+const PAYLOAD_KINDS = ['hello', 'message', 'snapshotHeader', 'snapshotChunk', 'removed'] as const
 
 const MESSAGE_TAGS: Readonly<Record<PeerMessageType, number>> = {
   appendEntries: 1,
@@ -192,6 +195,12 @@ export function encodePayload(p: Payload): Uint8Array {
       writeBytes(w, p.data)
       return written(w)
     }
+    case 'removed': {
+      const w = createWriter(12)
+      writeU8(w, 5)
+      writeUint(w, p.nodeId, 'removed.nodeId')
+      return written(w)
+    }
   }
 }
 
@@ -233,6 +242,12 @@ export function decodePayload(payload: Uint8Array): Payload {
       const data = readBytes(c, 'data')
       expectEnd(c)
       return { kind, offset, data }
+    }
+    case 'removed': {
+      const c = createReader(bytes, 'removed', r.pos)
+      const nodeId = readUint(c, 'node id')
+      expectEnd(c)
+      return { kind, nodeId }
     }
   }
 }

@@ -97,6 +97,8 @@ export interface TransportOptions {
   onSnapshotStatus?(peer: NodeId, ok: boolean): void
   /** A forwarded write was dropped before it was written to a socket: it never left. */
   onForwardDropped?(m: ForwardRequest): void
+  /** Peer `by` refused this node's connection: the cluster removed this node (setRemoved). */
+  onRemoved?(by: NodeId): void
   log?: Logger
 }
 
@@ -194,6 +196,8 @@ export class PeerTransport {
   private readonly inDelay = new DelayLines<PeerMessage>((m) => this.deliver(m))
   private faultRules: FaultTable = EMPTY_FAULT_TABLE
   private readonly warnedUnknown = new Set<NodeId>()
+  /** Nodes the cluster removed: told so when they connect (setRemoved). */
+  private removed: ReadonlySet<NodeId> = new Set()
   private closed = false
   private closing: Promise<void> | undefined
   private counters = { sent: 0, received: 0, dropped: 0, bytesSent: 0, bytesReceived: 0 }
@@ -273,6 +277,19 @@ export class PeerTransport {
     }
     this.peers = next
     this.warnedUnknown.clear()
+  }
+
+  /**
+   * Nodes whose removal from the cluster this node has applied. A removed node that is still
+   * running (it never heard of its removal: the leader stops sending to it once the change is
+   * appended) keeps dialing and campaigning; each of its connections is closed now, and each
+   * new one is answered with a 'removed' frame after the hello, on which it shuts down.
+   */
+  setRemoved(ids: ReadonlySet<NodeId>): void {
+    this.removed = new Set(ids)
+    for (const conn of [...this.inbound]) {
+      if (conn.peer !== undefined && this.removed.has(conn.peer)) this.closeInbound(conn)
+    }
   }
 
   /**
@@ -418,10 +435,18 @@ export class PeerTransport {
     this.counters.bytesReceived += chunk.length
     try {
       for (const payload of link.decoder.push(chunk)) {
+        const p = decodePayload(payload)
+        if (p.kind === 'removed' && link.state === 'connected' && p.nodeId === this.nodeId) {
+          this.log('warn', `node ${link.peer} says the cluster removed this node`, {
+            peer: link.peer,
+          })
+          this.closeLink(link)
+          this.opts.onRemoved?.(link.peer)
+          return
+        }
         if (link.state !== 'handshaking') {
           throw new Error('the peer sent a frame after its hello; it should only read')
         }
-        const p = decodePayload(payload)
         if (p.kind !== 'hello') throw new Error(`expected a hello, got a ${p.kind} frame`)
         const problem = this.checkHello(p.hello, link.address.text, link.peer)
         if (problem !== undefined) {
@@ -672,6 +697,11 @@ export class PeerTransport {
       if (other !== conn && other.peer === hello.nodeId) this.closeInbound(other)
     }
     this.write(conn.socket, this.helloFrame())
+    if (this.removed.has(hello.nodeId)) {
+      this.write(conn.socket, this.frame({ kind: 'removed', nodeId: hello.nodeId }))
+      this.refuse(conn, `node ${hello.nodeId} was removed from the cluster; told it so`)
+      return
+    }
     this.log('info', `accepted connection from node ${hello.nodeId} at ${conn.remote}`, {
       peer: hello.nodeId,
     })
