@@ -21,6 +21,10 @@ export const ErrLearnerNotReady = err(
   'FailedPrecondition',
   'etcdserver: can only promote a learner member which is in sync with leader',
 )
+export const ErrNotEnoughStartedMembers = err(
+  'FailedPrecondition',
+  'etcdserver: re-configuration failed due to not enough started members',
+)
 export const ErrPeerURLExist = err('FailedPrecondition', 'etcdserver: Peer URLs already exists')
 export const ErrBadLeaderTransferee = err('FailedPrecondition', 'etcdserver: bad leader transferee')
 /** The transferee did not take over within an election timeout, so the leader gave up. */

@@ -55,10 +55,12 @@ import {
   ErrLearnerNotReady,
   ErrMemberNotFound,
   ErrMemberNotLearner,
+  ErrNotEnoughStartedMembers,
   ErrNoLeader,
   ErrPeerURLExist,
   ErrStopped,
   ErrTimeout,
+  ErrUnhealthy,
   rejected,
 } from './errors'
 import type { Logger } from './logger'
@@ -187,6 +189,8 @@ export class RaftNode implements EtcdBackend {
   store: Store
   private readonly raw: RawNode
   private readonly book = new Map<number, MemberAddress>()
+  /** When each peer was last heard from: who is up, for the reconfiguration checks. */
+  private readonly heardAt = new Map<number, number>()
   /** Members whose removal this node applied; ids are never given out again. */
   private readonly removed = new Set<number>()
   private readonly proposals = new Map<number, Waiter<unknown>>()
@@ -346,6 +350,7 @@ export class RaftNode implements EtcdBackend {
 
   private receive(m: PeerMessage): void {
     if (this.stopped) return
+    this.heardAt.set(m.from, performance.now())
     if (m.type === 'forward') return this.forwardArrived(m)
     if (m.type === 'forwardReply') return this.forwardAnswered(m)
     this.raw.step(m)
@@ -1036,8 +1041,60 @@ export class RaftNode implements EtcdBackend {
     })
   }
 
+  /**
+   * Whether member `id` is up, as the leader sees it: itself, or heard from within two election
+   * timeouts (a follower answers every heartbeat). etcd asks whether its connection to the
+   * member has been up for five seconds; RaftLab asks about the last few hundred milliseconds,
+   * so that a node just started counts and one just paused or cut off does not.
+   */
+  private active(id: number): boolean {
+    if (id === this.cfg.id) return true
+    const at = this.heardAt.get(id)
+    const window = 2 * this.timing.electionTicks * this.timing.tickMs
+    return at !== undefined && performance.now() - at <= window
+  }
+
+  /**
+   * etcd's strict reconfiguration check (--strict-reconfig-check, on by default): a change that
+   * would leave fewer voters up than a majority of the new configuration is refused before it
+   * is proposed; without it the change commits and the cluster stops taking writes. Unlike
+   * etcd, adding a learner is always allowed, even with a voter down: a learner never counts
+   * towards a majority, and joining as one is how a dead node is replaced (add, catch up,
+   * promote, with this check at the promotion).
+   */
+  private reconfigRefusal(change: ConfChange): EtcdError | undefined {
+    const cs = this.raw.raft.confState()
+    const up = cs.voters.filter((v) => this.active(v)).length
+    const majority = (n: number): number => Math.floor(n / 2) + 1
+    const target = change.nodeId
+    switch (change.type) {
+      case 'addLearner':
+        return undefined
+      case 'removeNode':
+        // A voter that is down is not part of the active majority: removing it is safe.
+        if (!cs.voters.includes(target) || !this.active(target)) return undefined
+        return up - 1 < majority(cs.voters.length - 1) ? ErrUnhealthy : undefined
+      case 'addVoter': {
+        if (cs.voters.includes(target)) return undefined
+        const promoting = cs.learners.includes(target)
+        const upAfter = up + (promoting && this.active(target) ? 1 : 0)
+        if (upAfter >= majority(cs.voters.length + 1)) return undefined
+        return promoting ? ErrNotEnoughStartedMembers : ErrUnhealthy
+      }
+    }
+  }
+
   private async changeMembership(change: ConfChange): Promise<EtcdError | undefined> {
     if (!this.isLeader()) return this.raw.raft.lead === NONE ? ErrNoLeader : ErrNotLeader
+    const refusal = this.reconfigRefusal(change)
+    if (refusal) {
+      const down = this.raw.raft.confState().voters.filter((v) => !this.active(v))
+      this.log('warn', 'membership change refused: it would leave too few voters up', {
+        change,
+        down,
+      })
+      return refusal
+    }
     const r = this.raw.proposeConfChange(change)
     if (!r.ok) return rejected(r.reason)
     const applied = await this.waitApplied<unknown>(r.index, r.term)
