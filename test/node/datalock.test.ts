@@ -1,7 +1,7 @@
 // One node process per data directory: a second one waits for the first to exit, refuses to
 // start while it keeps running, and takes over a lock its crashed owner left behind.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -144,5 +144,33 @@ describe('the data directory lock', { timeout: 60_000 }, () => {
     const node = await startNode(dir)
     await put(node.client, 'k', 'v')
     expect(Number(await readFile(join(dir, 'node.lock'), 'utf8'))).toBe(node.child.pid)
+  })
+
+  it('resumes a paused predecessor whose manager died, so that it exits and hands over', async () => {
+    const dir = await tempWorkspace()
+    dirs.push(dir)
+    // Forked with a control channel, as the manager does.
+    const [clientPort, peerPort] = await freePorts(2)
+    const client = `127.0.0.1:${clientPort}`
+    const first = fork(
+      NODE_ENTRY,
+      [
+        ...['--id', '1', '--data-dir', dir, '--client-addr', client],
+        ...['--peer-addr', `127.0.0.1:${peerPort}`],
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [] },
+    )
+    children.push(first)
+    const firstExit = new Promise<number | null>((r) => first.once('exit', (code) => r(code)))
+    await put(client, 'kept', 'yes')
+    // Paused, then its manager's end of the channel closes: it cannot notice.
+    first.kill('SIGSTOP')
+    first.disconnect()
+    const second = await startNode(dir)
+    expect(await firstExit).toBe(0)
+    expect(await get(second.client, 'kept')).toBe('yes')
+    expect(Number(await readFile(join(dir, 'node.lock'), 'utf8'))).toBe(second.child.pid)
+    const log = await readFile(join(dir, 'node.log'), 'utf8')
+    expect(log).toContain('that process is paused; resuming it so that it can exit')
   })
 })

@@ -9,7 +9,7 @@ import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { startIdleWatcher } from './idle'
 import { createLogger } from './logger'
-import { takePidLock } from './pidlock'
+import { processStopped, takePidLock } from './pidlock'
 import { RaftNode } from './raftnode'
 
 /** How long a node waits for another process to let go of its data directory. */
@@ -68,8 +68,19 @@ async function main(): Promise<void> {
   const dataDir = cfg.dataDir
   const lock = await takePidLock(join(dataDir, 'node.lock'), {
     waitMs: DATA_DIR_WAIT_MS,
-    onWait: (pid) =>
-      log('warn', 'waiting for the process that holds this data directory to exit', { pid }),
+    onWait: (pid) => {
+      log('warn', 'waiting for the process that holds this data directory to exit', { pid })
+      // A predecessor that was paused (SIGSTOP) when its manager died would hold the directory
+      // for ever: it cannot notice its closed control channel. Resumed, it does, and exits.
+      if (processStopped(pid)) {
+        log('warn', 'that process is paused; resuming it so that it can exit', { pid })
+        try {
+          process.kill(pid, 'SIGCONT')
+        } catch {
+          // Gone meanwhile, or not ours to signal: the wait decides.
+        }
+      }
+    },
     busy: (pid) =>
       new Error(
         `data directory ${dataDir} is in use by another node process (pid ${pid}), which did not exit within ${DATA_DIR_WAIT_MS / 1000} s; stop it first`,

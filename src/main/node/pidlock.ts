@@ -39,6 +39,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether process `pid` is stopped by a signal (SIGSTOP, as the manager pauses a node): state
+ * T in /proc/PID/stat. False where there is no /proc, or for a process that is gone.
+ */
+export function processStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '')
+  } catch {
+    return false
+  }
+}
+
 const POLL_MS = 50
 /** A takeover guard older than this was left by a dead process. */
 const GUARD_STALE_MS = 1000
