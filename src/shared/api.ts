@@ -109,23 +109,32 @@ export interface ClusterStatus {
   readonly pendingChange: string | null
 }
 
-export type ClusterEventKind =
-  | 'leaderElected'
-  | 'termChanged'
-  | 'roleChanged'
-  | 'nodeStarted'
-  | 'nodeExited'
-  | 'nodeKilled'
-  | 'nodePaused'
-  | 'nodeResumed'
-  | 'membershipChanged'
-  | 'snapshotTaken'
-  | 'snapshotInstalled'
-  | 'faultChanged'
-  | 'timingChanged'
-  | 'keyChanged'
-  | 'clusterCreated'
-  | 'error'
+/** Every kind of cluster event, in the order the CLI's help and the zod schema list them. */
+export const clusterEventKinds = [
+  'leaderElected',
+  'termChanged',
+  'roleChanged',
+  'nodeStarted',
+  'nodeExited',
+  'nodeKilled',
+  'nodePaused',
+  'nodeResumed',
+  'membershipChanged',
+  'snapshotTaken',
+  'snapshotInstalled',
+  'faultChanged',
+  'timingChanged',
+  'keyChanged',
+  'clusterCreated',
+  /**
+   * The first event after a destroy: the destroyed cluster's events were deleted with its
+   * data, and this one keeps the numbering going and marks where the history starts.
+   */
+  'clusterDestroyed',
+  'error',
+] as const
+
+export type ClusterEventKind = (typeof clusterEventKinds)[number]
 
 export interface ClusterEvent {
   /** Strictly increasing within a workspace, so clients can ask for what they missed. */
@@ -139,6 +148,18 @@ export interface ClusterEvent {
   readonly message: string
   /** The event's fields (term, role, exit code, key, revision, …). */
   readonly data: Readonly<Record<string, unknown>>
+}
+
+/** How many events the whole history holds, not only the part a client has loaded. */
+export interface EventCounts {
+  /** Per kind: the events that match the node and text filters (the kinds filter aside). */
+  readonly kinds: Readonly<Partial<Record<ClusterEventKind, number>>>
+  /** Every event the history holds, whatever the filters. */
+  readonly all: number
+  /** Every node the history mentions, removed ones too, whatever the filters. */
+  readonly nodes: readonly number[]
+  /** The counts cover every event up to this seq; a client adds the pushed events after it. */
+  readonly lastSeq: number
 }
 
 export type EntryKind = 'normal' | 'confChange' | 'empty'
@@ -409,15 +430,50 @@ export const nodeLogExportSchema = z
   })
   .strict()
 
+/** The filters the timeline offers; `events` and `eventCounts` apply them on the host. */
+const eventFilterFields = {
+  /** Only these kinds; empty or absent: every kind. */
+  kinds: z.array(z.enum(clusterEventKinds)).optional(),
+  node: nodeId.optional(),
+  /** Only events whose message contains this text, ignoring case. */
+  text: z.string().max(1_000).optional(),
+}
+
 export const eventQuerySchema = z
   .object({
     /** Only events with seq greater than this. */
     after: z.number().int().min(0).optional(),
-    kinds: z.array(z.string()).optional(),
-    node: nodeId.optional(),
+    /** Only events with seq less than this: pass the oldest seq held to read the page before it. */
+    before: z.number().int().min(1).optional(),
+    ...eventFilterFields,
+    /** At most this many: the newest of those that match (default 1000). */
     limit: z.number().int().min(1).max(10_000).optional(),
   })
   .strict()
+
+export const eventCountQuerySchema = z
+  .object({
+    node: eventFilterFields.node,
+    text: eventFilterFields.text,
+  })
+  .strict()
+
+export type EventCountQuery = z.input<typeof eventCountQuerySchema>
+
+/** The filter part of an event query, as `eventMatches` applies it. */
+export type EventFilter = Pick<EventQuery, 'kinds' | 'node' | 'text'>
+
+/**
+ * Whether an event passes the filters. The host filters its history with this, and clients
+ * filter the events pushed to them with it, so a pushed event and a reloaded page never
+ * disagree.
+ */
+export function eventMatches(e: ClusterEvent, f: EventFilter): boolean {
+  if (f.kinds && f.kinds.length > 0 && !f.kinds.includes(e.kind)) return false
+  if (f.node !== undefined && e.node !== f.node) return false
+  const text = f.text?.trim().toLowerCase()
+  return !text || e.message.toLowerCase().includes(text)
+}
 
 export type EventQuery = z.input<typeof eventQuerySchema>
 
@@ -460,7 +516,10 @@ export const clusterMethods = {
 
   setTiming: one(timingSchema),
 
+  /** The newest events that match, oldest first; page back with `before`. */
   events: one(eventQuerySchema),
+  /** True totals over the whole history, for the timeline's header and its kind filters. */
+  eventCounts: one(eventCountQuerySchema),
 
   readLog: one(logQuerySchema),
   compareLogs: one(logCompareSchema),
@@ -500,6 +559,7 @@ export interface ApiResults {
   heal: FaultsView
   setTiming: TimingView
   events: readonly ClusterEvent[]
+  eventCounts: EventCounts
   readLog: LogPage
   compareLogs: LogCompare
   exportNodeLog: ExportResult

@@ -26,6 +26,7 @@ export const apiMethodNames = [
   'heal',
   'setTiming',
   'events',
+  'eventCounts',
   'readLog',
   'compareLogs',
   'exportNodeLog',

@@ -15,6 +15,7 @@ import {
   type ClusterApi,
   type ClusterEvent,
   type ClusterStatus,
+  type EventCounts,
   type ExportResult,
   type FaultsView,
   type ImportResult,
@@ -541,12 +542,21 @@ export class ClusterService implements ClusterApi {
   }
 
   private async destroy(): Promise<void> {
+    const name = this.manager.clusterFile.name
     this.stopWatch()
     this.faults = NO_FAULTS
     this.clusterTerm = 0
     this.electedTerm = 0
     this.confIndexes.clear()
     await this.manager.destroy()
+    // The events go with the rest of the cluster's data, as "Delete all data?" promises: a
+    // new cluster's node 3 is not the old one, and one timeline of both would mislead. The
+    // boundary event keeps the numbering going, and tells every client to drop what it holds.
+    this.log.clear({
+      kind: 'clusterDestroyed',
+      message: `cluster "${name}" destroyed; its data and its events were deleted`,
+      data: { name },
+    })
     this.touch()
   }
 
@@ -810,6 +820,11 @@ export class ClusterService implements ClusterApi {
   async events(...args: ApiArgs<'events'>): Promise<readonly ClusterEvent[]> {
     const [q] = parseArgs('events', args)
     return this.log.query(q)
+  }
+
+  async eventCounts(...args: ApiArgs<'eventCounts'>): Promise<EventCounts> {
+    const [q] = parseArgs('eventCounts', args)
+    return this.log.countEvents(q)
   }
 
   // ---- ClusterApi: logs ----

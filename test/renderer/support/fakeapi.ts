@@ -8,6 +8,7 @@
 import {
   apiMethodNames,
   base64ToBytes,
+  eventMatches,
   parseArgs,
   textToBase64,
   type ApiArgs,
@@ -155,6 +156,9 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
 
   // --- events -------------------------------------------------------------------------------
 
+  /** The last seq before the events were last cleared: numbers never go back. */
+  let seqFloor = 0
+
   function emit<E extends ApiEventName>(event: E, payload: ApiEvents[E]): void {
     for (const l of listeners.get(event) ?? []) (l as (p: ApiEvents[E]) => void)(payload)
   }
@@ -166,7 +170,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     data: Record<string, unknown> = {},
   ): void {
     const e: ClusterEvent = {
-      seq: (s.events.at(-1)?.seq ?? 0) + 1,
+      seq: Math.max(seqFloor, s.events.at(-1)?.seq ?? 0) + 1,
       at: now(),
       kind,
       node,
@@ -838,6 +842,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     createCluster,
     destroyCluster: () => {
       requireCluster()
+      const name = s.name
       for (const n of s.nodes) if (up(n) || n.process === 'paused') exit(n, 0, null)
       s.exists = false
       s.name = ''
@@ -846,6 +851,11 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       s.leader = null
       s.partitions = []
       s.links = []
+      // As the host does: the events go with the data, and one boundary event starts anew
+      // with the numbering going on.
+      seqFloor = s.events.at(-1)?.seq ?? seqFloor
+      s.events = []
+      record('clusterDestroyed', null, `cluster "${name}" destroyed`, { name })
       return null
     },
     startNode: (id) => {
@@ -933,15 +943,27 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       return timing
     },
     events: (q) => {
-      let out = s.events.filter(
+      const out = s.events.filter(
         (e) =>
           (q.after === undefined || e.seq > q.after) &&
-          (!q.kinds || q.kinds.includes(e.kind)) &&
-          (q.node === undefined || e.node === q.node),
+          (q.before === undefined || e.seq < q.before) &&
+          eventMatches(e, q),
       )
       // The newest `limit` events, oldest first.
-      if (q.limit !== undefined) out = out.slice(-q.limit)
-      return out
+      return out.slice(-(q.limit ?? 1000))
+    },
+    eventCounts: (q) => {
+      const kinds: Partial<Record<ClusterEventKind, number>> = {}
+      for (const e of s.events) {
+        if (eventMatches(e, { ...q, kinds: [] })) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1
+      }
+      const nodes = [...new Set(s.events.map((e) => e.node))].filter((n) => n !== null)
+      return {
+        kinds,
+        all: s.events.length,
+        nodes: nodes.sort((a, b) => a - b),
+        lastSeq: s.events.at(-1)?.seq ?? 0,
+      }
     },
     readLog,
     compareLogs,

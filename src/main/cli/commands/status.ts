@@ -1,6 +1,14 @@
 // Looking at the cluster: status, events, timing.
 
-import type { ClusterEvent, ClusterStatus, EventQuery, TimingInput } from '../../../shared/api'
+import {
+  clusterEventKinds,
+  eventMatches,
+  type ClusterEvent,
+  type ClusterEventKind,
+  type ClusterStatus,
+  type EventQuery,
+  type TimingInput,
+} from '../../../shared/api'
 import { nodeIdArg, UsageError } from '../args'
 import { connectManager, lockHolder } from '../connect'
 import { offlineStatus } from '../offline'
@@ -78,6 +86,14 @@ export function printStatus(s: ClusterStatus): void {
   if (s.pendingChange !== null) print(`pending: ${s.pendingChange}`)
 }
 
+function eventKindArg(kind: string): ClusterEventKind {
+  const known = clusterEventKinds.find((k) => k === kind)
+  if (!known) {
+    throw new UsageError(`--kind: no event kind "${kind}"; kinds: ${clusterEventKinds.join(', ')}`)
+  }
+  return known
+}
+
 function printEvent(e: ClusterEvent): void {
   const at = new Date(e.at).toISOString().slice(11, 23)
   print(`${String(e.seq).padStart(6)}  ${at}  ${e.kind.padEnd(17)}  ${e.message}`)
@@ -118,18 +134,33 @@ export const statusCommands: readonly Command[] = [
   {
     name: 'events',
     summary: 'show the event timeline (elections, exits, faults, ...)',
-    usage: '[--after SEQ] [--limit N] [--node N] [--kind K,K] [--follow]',
-    details: '--follow keeps printing new events until Ctrl-C (with --json: one JSON line each).',
-    flags: { after: 'int', limit: 'int', node: 'string', kind: 'string', follow: 'bool' },
+    usage: '[--after SEQ] [--before SEQ] [--limit N] [--node N] [--kind K,K] [--text T] [--follow]',
+    details:
+      'Prints the newest events that match (--limit, default 1000), oldest first; --before SEQ\n' +
+      'pages back through older ones. --text keeps events whose message contains T (any case).\n' +
+      '--follow keeps printing new events until Ctrl-C (with --json: one JSON line each).\n' +
+      `Kinds: ${clusterEventKinds.join(', ')}.`,
+    flags: {
+      after: 'int',
+      before: 'int',
+      limit: 'int',
+      node: 'string',
+      kind: 'string',
+      text: 'string',
+      follow: 'bool',
+    },
     run: (ctx) => {
       if (ctx.args.length > 0) throw new UsageError('raftlab events takes no arguments')
       const node = ctx.flags.string('node')
-      const kinds = ctx.flags.list('kind')
+      const kinds = ctx.flags.list('kind')?.map(eventKindArg)
+      const text = ctx.flags.string('text')
       const q: EventQuery = {
         ...(ctx.flags.has('after') ? { after: ctx.flags.int('after', 0) } : {}),
+        ...(ctx.flags.has('before') ? { before: ctx.flags.int('before', 1) } : {}),
         ...(ctx.flags.has('limit') ? { limit: ctx.flags.int('limit', 1, 10_000) } : {}),
         ...(node !== undefined ? { node: nodeIdArg(node, '--node') } : {}),
         ...(kinds ? { kinds } : {}),
+        ...(text !== undefined ? { text } : {}),
       }
       return onManager(ctx, async (api) => {
         const follow = ctx.flags.bool('follow')
@@ -146,9 +177,7 @@ export const statusCommands: readonly Command[] = [
         past.forEach(show)
         let last = past.at(-1)?.seq ?? q.after ?? 0
         api.on('event', (e) => {
-          if (e.seq <= last) return
-          if (q.node !== undefined && e.node !== q.node) return
-          if (kinds && !kinds.includes(e.kind)) return
+          if (e.seq <= last || !eventMatches(e, q)) return
           last = e.seq
           show(e)
         })
