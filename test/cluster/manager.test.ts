@@ -3,11 +3,11 @@
 // process or another, and a manager killed with SIGKILL leaves no node behind and no stuck lock.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
-import { readClusterFile } from '../../src/main/cluster/workspace'
+import { dataDirOf, readClusterFile } from '../../src/main/cluster/workspace'
 import { CLI_ENTRY, eventually, TEST_TIMING } from '../support/cluster'
 import { serviceScope } from '../support/service'
 
@@ -73,6 +73,26 @@ describe('supervision', { timeout: 120_000 }, () => {
     await expect((s.killNode as (...a: unknown[]) => Promise<unknown>)('2')).rejects.toThrow(
       /raftlab\.killNode/,
     )
+  })
+})
+
+describe('a node that lost its data', { timeout: 120_000 }, () => {
+  it('is refused, not brought back as itself with an empty log', async () => {
+    const s = await open(await workspace())
+    await s.createCluster({ nodes: 3, timing: TEST_TIMING })
+    expect((await readClusterFile(s.workspace))?.nodes.every((n) => n.hasRun === true)).toBe(true)
+    await s.stopNode(2)
+    const dir = dataDirOf(s.workspace, 2)
+    await rm(dir, { recursive: true, force: true })
+    // With an empty log it could vote for a candidate missing acknowledged writes.
+    await expect(s.startNode(2)).rejects.toThrow(
+      `data directory ${dir} holds no Raft log, but node 2 has run before`,
+    )
+    expect((await s.status()).nodes.find((n) => n.id === 2)?.process).toBe('stopped')
+    // Removed and replaced, as the message says, the cluster is whole again.
+    await s.removeNode(2)
+    const added = await s.addNode()
+    expect(added.member).toBe('voter')
   })
 })
 

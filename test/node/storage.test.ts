@@ -481,6 +481,23 @@ describe('damaged datafiles refuse to open, naming file and line', () => {
     await expect(open(dir)).rejects.toThrow('the commit index 9 is beyond the last entry 2')
   })
 
+  it('refuses an emptied state.db once the log has passed the bootstrap term', async () => {
+    const dir = await tempDir()
+    await life(dir, (s) => s.save({ entries: range(1, 3, 2), hardState: hs(2, 3, 1) }))
+    await fsp.writeFile(join(dir, 'state.db'), '')
+    await expect(open(dir)).rejects.toThrow(
+      `${join(dir, 'state.db')} holds no term or vote, but the node's log reached term 2`,
+    )
+    // The bootstrap's term-1 entries without a hard state: a crash between the two writes of
+    // the very first save, before the node ever voted. That one starts.
+    const fresh = await tempDir()
+    await life(fresh, (s) => s.save({ entries: range(1, 3, 1), hardState: hs(1, 3) }))
+    await fsp.writeFile(join(fresh, 'state.db'), '')
+    const { storage } = await open(fresh)
+    expect(storage.initialState().hardState.term).toBe(0)
+    await storage.close()
+  })
+
   it('reports a missing data directory when it may not create one', async () => {
     const dir = join(await tempDir(), 'node-7')
     await expect(NodeStorage.open(dir, { create: false })).rejects.toThrow(
@@ -513,6 +530,11 @@ describe('NeDB datafile format', () => {
       doc(3, 2),
     ]
     await fsp.writeFile(join(dir, 'log.db'), text.join('\n') + '\n')
+    // Entries of term 2 were accepted in term 2, which the hard state records.
+    await fsp.writeFile(
+      join(dir, 'state.db'),
+      JSON.stringify({ _id: 'hardState', term: 2, vote: 0, commit: 0, confState: CONF }) + '\n',
+    )
     const read = await readLogFile(join(dir, 'log.db'))
     expect(read.entries.map((l) => [l.line, l.entry.index, l.entry.term])).toEqual([
       [1, 1, 1],

@@ -176,6 +176,7 @@ export class ClusterManager {
         clientAddr: spec.client,
         initialCluster: formatInitialCluster(founders),
         join: spec.join,
+        ...(spec.hasRun ? { hasRun: true } : {}),
         snapshotCount: c.snapshotCount,
         ...effectiveTiming(c),
       },
@@ -242,6 +243,12 @@ export class ClusterManager {
       throw e
     }
     this.setPhase(id, 'running')
+    if (!spec.hasRun) {
+      await this.update((c) => ({
+        ...c,
+        nodes: c.nodes.map((n) => (n.id === id ? { ...n, hasRun: true } : n)),
+      }))
+    }
     const rules = this.faultRulesFor(id)
     if (rules.length > 0) await p.request({ method: 'setFaults', rules }).catch(() => {})
     await p.request({ method: 'learnMemberAddresses', members: this.addresses() }).catch(() => {})

@@ -19,6 +19,8 @@ export interface NodeSpec {
   readonly join: boolean
   /** Removed from the membership: kept for its data and its log, never started again. */
   readonly removed?: boolean
+  /** Started at least once: from then on its data directory must hold its log (hasRun). */
+  readonly hasRun?: boolean
 }
 
 export interface ClusterFile {

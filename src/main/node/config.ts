@@ -33,6 +33,12 @@ export interface NodeConfig extends Timing {
   readonly initialCluster: readonly MemberAddress[]
   /** Start with an empty log and wait to be added to an existing cluster (etcd's "existing" state). */
   readonly join: boolean
+  /**
+   * This node has run before (the manager knows): its data directory must hold its log. One
+   * that lost its data is refused rather than bootstrapped or joined with an empty log as the
+   * same member, which could vote for a leader that lacks acknowledged writes.
+   */
+  readonly hasRun?: boolean
   /** Applied entries between snapshots; the log is truncated below each snapshot. */
   readonly snapshotCount: number
 }
@@ -146,6 +152,7 @@ export function resolveConfig(raw: Record<string, unknown>): NodeConfig {
     clientAddr,
     initialCluster,
     join,
+    ...(raw.hasRun === true ? { hasRun: true } : {}),
     tickMs: raw.tickMs === undefined ? DEFAULT_TIMING.tickMs : positiveInt(raw.tickMs, 'tickMs'),
     electionTicks:
       raw.electionTicks === undefined

@@ -285,6 +285,15 @@ export class RaftNode implements EtcdBackend {
   static async start(cfg: NodeConfig, log: Logger): Promise<RaftNode> {
     const storage = await NodeStorage.open(cfg.dataDir, { create: true, log })
     const fresh = storage.mem.lastIndex() === 0 && storage.initialState().hardState.term === 0
+    if (fresh && cfg.hasRun) {
+      await storage.close()
+      throw new Error(
+        `data directory ${cfg.dataDir} holds no Raft log, but node ${cfg.id} has run before: ` +
+          'its log and vote are gone. Started as itself it could help elect a leader that ' +
+          `lacks acknowledged writes. Remove node ${cfg.id} from the cluster and add a new node ` +
+          'instead (or restore the directory from a backup).',
+      )
+    }
     if (fresh && !cfg.join) {
       const ids = cfg.initialCluster.map((m) => m.id)
       const contexts = new Map(cfg.initialCluster.map((m) => [m.id, JSON.stringify(m)]))

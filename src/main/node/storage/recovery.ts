@@ -106,6 +106,18 @@ export async function readDataDir(dir: string): Promise<DataDirContents> {
   }
   const lastIndex = expected - 1
 
+  // A node writes its term before it accepts anything of a later term than the bootstrap's,
+  // so a log or snapshot past term 1 with no hard state at all means state.db was emptied or
+  // lost: started with term 0 and no vote, the node could vote twice in one term.
+  const seen = Math.max(snapshot?.meta.term ?? 0, ...all.map((l) => l.entry.term))
+  if (persisted === undefined && seen > 1) {
+    throw new Error(
+      `${state.path} holds no term or vote, but the node's log reached term ${seen}: the file ` +
+        'was emptied or lost, and a node that forgot its vote could vote twice in one term. ' +
+        'Restore the data directory from a backup, or remove the node from the cluster and add ' +
+        'it back with an empty data directory.',
+    )
+  }
   const hardState = persisted?.hardState ?? { term: 0, vote: 0, commit: 0 }
   if (hardState.commit > lastIndex) {
     throw new Error(
