@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../../src/shared/defaults'
 import { useClusterStore } from '../../src/renderer/stores/cluster'
 import { useUiStore } from '../../src/renderer/stores/ui'
 import ClusterView from '../../src/renderer/views/ClusterView.vue'
@@ -42,6 +43,21 @@ describe('Cluster view: no cluster yet', () => {
       'Election ticks must be greater than heartbeat ticks',
     )
     expect(byId(w, 'create-election').attributes('aria-invalid')).toBe('true')
+  })
+
+  it('starts from the manager’s default timing, and points to slow motion for watching', async () => {
+    const { w, api } = await mountView({ nodes: 0 })
+    const value = (id: string): string => (byId(w, id).element as HTMLInputElement).value
+    expect(value('create-tick')).toBe(String(DEFAULT_TIMING.tickMs))
+    expect(value('create-election')).toBe(String(DEFAULT_TIMING.electionTicks))
+    expect(value('create-heartbeat')).toBe(String(DEFAULT_TIMING.heartbeatTicks))
+    expect(value('create-snapshot')).toBe(String(DEFAULT_SNAPSHOT_COUNT))
+    expect(byId(w, 'create-slowmo-hint').text()).toContain('election')
+    await byId(w, 'create-cluster-form').trigger('submit')
+    await flushPromises()
+    expect(api.callsOf('createCluster')[0]?.[0]).toMatchObject({
+      timing: { ...DEFAULT_TIMING, snapshotCount: DEFAULT_SNAPSHOT_COUNT, slowMotion: 1 },
+    })
   })
 
   it('creates the cluster with the chosen size and timing, then shows it', async () => {
