@@ -87,6 +87,11 @@ describe('Cluster view: a running cluster', () => {
     expect(byId(w, `node-indexes-${follower}`).text()).toMatch(/^\d+ \/ \d+ \/ \d+$/)
   })
 
+  it('counts the nodes in words that agree with the number', async () => {
+    const { w } = await mountView({ nodes: 1 })
+    expect(byId(w, 'cluster-counts').text()).toBe('· 1 node, 1 running')
+  })
+
   it('kill calls killNode, and the row and picture follow the status push', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     const leader = api.state.leader as number
