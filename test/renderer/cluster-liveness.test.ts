@@ -172,6 +172,29 @@ describe('debug bundle export', () => {
     expect(ui.toasts.map((t) => t.message)).toContain(`Debug bundle written to ${path}`)
   })
 
+  it('reads as a sentence, with spaces around the path', async () => {
+    const { w } = await mountView()
+    await byId(w, 'export-bundle').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'export-bundle-note').text()).toMatch(
+      /^Debug bundle written to \/tmp\/raftlab-fake\/exports\/raftlab-bundle-1\.tar \(\d+ KiB\)$/,
+    )
+  })
+
+  it('forgets the bundle of a destroyed cluster', async () => {
+    const { w } = await mountView()
+    await byId(w, 'export-bundle').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'export-bundle-path').exists()).toBe(true)
+    await byId(w, 'cluster-destroy').trigger('click')
+    await byId(w, 'cluster-destroy').trigger('click')
+    await flushPromises()
+    await byId(w, 'create-cluster-form').trigger('submit')
+    await flushPromises()
+    expect(byId(w, 'node-table').exists()).toBe(true)
+    expect(byId(w, 'export-bundle-path').exists()).toBe(false)
+  })
+
   it('shows a failed export as an error toast and no path', async () => {
     const { w, api } = await mountView()
     vi.spyOn(api, 'exportBundle').mockRejectedValue(new Error('disk full writing exports/'))

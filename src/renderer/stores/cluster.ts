@@ -48,7 +48,10 @@ export const useClusterStore = defineStore('cluster', () => {
   const loading = ref(false)
   /** Keys of the calls in flight ("kill:2", "heal", …), so buttons can show they are busy. */
   const pending = ref<ReadonlySet<string>>(new Set())
-  /** The last debug bundle written this session, so its path stays on screen to copy. */
+  /**
+   * The last debug bundle written this session, so its path stays on screen to copy; only
+   * while its cluster exists (a new cluster's page must not offer the old one's bundle).
+   */
   const lastBundle = ref<ExportResult | null>(null)
   let unsubscribe: (() => void) | null = null
 
@@ -67,6 +70,8 @@ export const useClusterStore = defineStore('cluster', () => {
   function accept(next: ClusterStatus): void {
     status.value = next
     loadError.value = null
+    // Destroyed, here or by another client: the bundle belonged to the cluster that is gone.
+    if (!next.exists) lastBundle.value = null
   }
 
   function start(): Promise<void> {
@@ -140,7 +145,11 @@ export const useClusterStore = defineStore('cluster', () => {
 
   async function createCluster(input: CreateClusterInput): Promise<boolean> {
     const s = await run('create', 'Creating the cluster', () => api.createCluster(input))
-    if (s) accept(s)
+    if (s) {
+      // A create may replace a cluster without this client ever seeing it gone.
+      lastBundle.value = null
+      accept(s)
+    }
     return s !== undefined
   }
 
