@@ -61,6 +61,21 @@ export const useClusterStore = defineStore('cluster', () => {
   const members = computed(() => memberNodes(status.value))
   /** Nodes listed for their data only: removed, or stopped and out of the leader's configuration. */
   const departed = computed(() => departedIds(status.value))
+  /**
+   * Nodes whose removal is under way: asked for from this window, or named by the host's
+   * change in progress ("removing node 2", as ClusterService.removeNode calls it), so a
+   * removal started from the CLI shows too.
+   */
+  const removing = computed<ReadonlySet<number>>(() => {
+    const ids = new Set<number>()
+    for (const key of pending.value) {
+      const own = /^remove:(\d+)$/.exec(key)
+      if (own) ids.add(Number(own[1]))
+    }
+    const host = /^removing node (\d+)$/.exec(status.value?.pendingChange ?? '')
+    if (host) ids.add(Number(host[1]))
+    return ids
+  })
   /** Never a stopped or removed node, whatever the host's last word was. */
   const leader = computed(() => liveLeader(status.value))
   const term = computed(() => status.value?.term ?? 0)
@@ -258,6 +273,7 @@ export const useClusterStore = defineStore('cluster', () => {
     nodes,
     members,
     departed,
+    removing,
     leader,
     term,
     faults,
