@@ -232,6 +232,23 @@ describe('Cluster view: fault panel and topology', () => {
     expect(w.findAll('[data-testid="fault-summary-link"]')).toHaveLength(2)
   })
 
+  it('offers no network faults on a 1-node cluster, and no error before anything is touched', async () => {
+    const { w } = await mountView({ nodes: 1 })
+    expect(byId(w, 'fault-need-two').text()).toContain('Network faults need two nodes or more')
+    expect(byId(w, 'fault-isolate-1').exists()).toBe(false)
+    expect(byId(w, 'fault-partition-apply').exists()).toBe(false)
+    expect(byId(w, 'fault-link-apply').exists()).toBe(false)
+    expect(byId(w, 'fault-link-error').exists()).toBe(false)
+    expect(byId(w, 'fault-summary').text()).toContain('The network is whole.')
+  })
+
+  it('offers the network faults from two nodes on, with a valid link picked', async () => {
+    const { w } = await mountView({ nodes: 2 })
+    expect(byId(w, 'fault-need-two').exists()).toBe(false)
+    expect(byId(w, 'fault-isolate-1').exists()).toBe(true)
+    expect(byId(w, 'fault-link-error').exists()).toBe(false)
+  })
+
   it('refuses a link from a node to itself before calling the API', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     await byId(w, 'fault-link-from').setValue('2')
