@@ -288,10 +288,22 @@ describe('Cluster view: timing', () => {
     expect((byId(w, 'timing-tick').element as HTMLInputElement).value).toBe('70')
   })
 
+  it('says what is wrong with a field in words, as the create form does', async () => {
+    const { w } = await mountView({ nodes: 3 })
+    await byId(w, 'timing-election').setValue('1')
+    expect(byId(w, 'timing-error').text()).toBe('Election ticks must be at least 2')
+    await byId(w, 'timing-election').setValue('10')
+    await byId(w, 'timing-tick').setValue('2.5')
+    expect(byId(w, 'timing-error').text()).toBe('Tick must be a whole number')
+    expect(byId(w, 'timing-apply').attributes('disabled')).toBeDefined()
+  })
+
   it('refuses election ticks not above heartbeat ticks before calling the API', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     await byId(w, 'timing-heartbeat').setValue('20')
-    expect(byId(w, 'timing-error').text()).toContain('greater than heartbeatTicks')
+    expect(byId(w, 'timing-error').text()).toBe(
+      'Election ticks must be greater than heartbeat ticks',
+    )
     expect(byId(w, 'timing-apply').attributes('disabled')).toBeDefined()
     await byId(w, 'timing-heartbeat').setValue('2')
     expect(byId(w, 'timing-apply').attributes('disabled')).toBeUndefined()
