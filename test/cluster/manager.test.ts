@@ -7,6 +7,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ClusterService } from '../../src/main/cluster/service'
 import { dataDirOf, readClusterFile } from '../../src/main/cluster/workspace'
 import { CLI_ENTRY, eventually, TEST_TIMING } from '../support/cluster'
 import { serviceScope } from '../support/service'
@@ -93,6 +94,59 @@ describe('a node that lost its data', { timeout: 120_000 }, () => {
     await s.removeNode(2)
     const added = await s.addNode()
     expect(added.member).toBe('voter')
+  })
+})
+
+/** A stand-in for out/main/node.js that never reports ready, and ignores the stop request. */
+const NEVER_READY = "process.on('message', () => {})\nsetInterval(() => {}, 60_000)\n"
+
+/** Opens a service whose nodes run `script` instead of a real node; closed by the caller. */
+async function openWithEntry(script: string): Promise<ClusterService> {
+  const w = await workspace()
+  const entry = join(w, 'stand-in-node.mjs')
+  await writeFile(entry, script)
+  return ClusterService.open({ workspace: w, nodeEntry: entry, host: 'cli' })
+}
+
+describe('a start cut short', { timeout: 60_000 }, () => {
+  it('by the user’s Stop all leaves the nodes stopped, and Start all does not fail', async () => {
+    const s = await openWithEntry(NEVER_READY)
+    try {
+      await s.createCluster({ nodes: 3, start: false })
+      const starting = s.startAll()
+      // Stop all once every process is forked and still starting.
+      await eventually(async () => {
+        const st = await s.status()
+        if (!st.nodes.every((n) => n.process === 'starting' && n.pid !== null)) {
+          throw new Error(`not all forked: ${st.nodes.map((n) => n.process).join(', ')}`)
+        }
+      })
+      await s.stopAll()
+      const st = await starting
+      expect(st.nodes.map((n) => n.process)).toEqual(['stopped', 'stopped', 'stopped'])
+
+      // One node's start, then its stop: the start answers with the stopped node.
+      const one = s.startNode(2)
+      await eventually(async () => {
+        if ((await s.status()).nodes[1]?.pid === null) throw new Error('node 2 not forked yet')
+      })
+      await s.stopNode(2)
+      await expect(one).resolves.toMatchObject({ id: 2, process: 'stopped' })
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('by the node’s own exit is a failure that ends on the exit, not on a dangling colon', async () => {
+    const s = await openWithEntry('process.exit(3)\n')
+    try {
+      await s.createCluster({ nodes: 1, start: false })
+      await expect(s.startNode(1)).rejects.toThrow(
+        /^node 1 exited before it was ready \(code 3, signal null\)$/,
+      )
+    } finally {
+      await s.close()
+    }
   })
 })
 

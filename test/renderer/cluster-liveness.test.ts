@@ -9,7 +9,7 @@ import StatusBar from '../../src/renderer/components/common/StatusBar.vue'
 import { useAppStore } from '../../src/renderer/stores/app'
 import { useClusterStore } from '../../src/renderer/stores/cluster'
 import { useUiStore } from '../../src/renderer/stores/ui'
-import { departedIds, liveLeader } from '../../src/renderer/utils/nodes'
+import { departedIds, liveLeader, memberLabel } from '../../src/renderer/utils/nodes'
 import ClusterView from '../../src/renderer/views/ClusterView.vue'
 import { testApp } from './support/app'
 
@@ -83,6 +83,58 @@ describe('a removed node is not offered as live', () => {
     expect(byId(w, `fault-isolate-${victim}`).exists()).toBe(false)
     expect(byId(w, `node-start-${victim}`).exists()).toBe(false)
     expect(byId(w, `node-row-${victim}`).attributes('data-role')).toBe('removed')
+    expect(byId(w, `node-member-${victim}`).text()).toBe('removed')
+  })
+
+  it('says a node is being removed, not new, once it has applied its own removal', async () => {
+    const { w, api } = await mountView()
+    const cluster = useClusterStore()
+    const leader = cluster.leader as number
+    // The leader applied the entry that removes it (its own configuration no longer holds it,
+    // so it reports no membership) and still runs while it steps down: a 2-node cluster's
+    // removal of its leader shows this for about half a second.
+    api.emit(
+      'status',
+      withNode(
+        { ...(cluster.status as ClusterStatus), pendingChange: `removing node ${leader}` },
+        leader,
+        (n) => ({ ...n, member: null }),
+      ),
+    )
+    await flushPromises()
+    expect(byId(w, `node-member-${leader}`).text()).toBe('removing')
+    const other = [1, 2, 3].find((id) => id !== leader) as number
+    expect(byId(w, `node-member-${other}`).text()).toBe('voter')
+  })
+
+  it('calls a node that never reported new, and one its own configuration lacks no member', () => {
+    const node = (raft: NodeView['raft']): NodeView => ({
+      id: 4,
+      name: 'node-4',
+      client: '127.0.0.1:1',
+      peer: '127.0.0.1:2',
+      process: 'running',
+      pid: 1,
+      member: null,
+      raft,
+      lastExit: null,
+    })
+    expect(memberLabel(node(null), false)).toBe('new')
+    expect(memberLabel(node(null), true)).toBe('removing')
+    const raft = {
+      role: 'follower' as const,
+      term: 2,
+      leader: 1,
+      commit: 9,
+      applied: 9,
+      lastIndex: 9,
+      snapshotIndex: 0,
+      voters: [1, 2, 3],
+      learners: [],
+      revision: 5,
+    }
+    expect(memberLabel(node(raft), false)).toBe('not a member')
+    expect(memberLabel({ ...node(raft), member: 'learner' }, false)).toBe('learner')
   })
 
   it('keeps a merely killed node as a member that can be started again', async () => {
@@ -170,6 +222,29 @@ describe('debug bundle export', () => {
     expect(byId(w, 'export-bundle-path').text()).toBe(path)
     expect(ui.progress.find((p) => p.task === 'export')).toMatchObject({ done: 1, total: 1 })
     expect(ui.toasts.map((t) => t.message)).toContain(`Debug bundle written to ${path}`)
+  })
+
+  it('reads as a sentence, with spaces around the path', async () => {
+    const { w } = await mountView()
+    await byId(w, 'export-bundle').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'export-bundle-note').text()).toMatch(
+      /^Debug bundle written to \/tmp\/raftlab-fake\/exports\/raftlab-bundle-1\.tar \(\d+ KiB\)$/,
+    )
+  })
+
+  it('forgets the bundle of a destroyed cluster', async () => {
+    const { w } = await mountView()
+    await byId(w, 'export-bundle').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'export-bundle-path').exists()).toBe(true)
+    await byId(w, 'cluster-destroy').trigger('click')
+    await byId(w, 'cluster-destroy').trigger('click')
+    await flushPromises()
+    await byId(w, 'create-cluster-form').trigger('submit')
+    await flushPromises()
+    expect(byId(w, 'node-table').exists()).toBe(true)
+    expect(byId(w, 'export-bundle-path').exists()).toBe(false)
   })
 
   it('shows a failed export as an error toast and no path', async () => {

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../../src/shared/defaults'
 import { useClusterStore } from '../../src/renderer/stores/cluster'
 import { useUiStore } from '../../src/renderer/stores/ui'
 import ClusterView from '../../src/renderer/views/ClusterView.vue'
@@ -44,6 +45,21 @@ describe('Cluster view: no cluster yet', () => {
     expect(byId(w, 'create-election').attributes('aria-invalid')).toBe('true')
   })
 
+  it('starts from the manager’s default timing, and points to slow motion for watching', async () => {
+    const { w, api } = await mountView({ nodes: 0 })
+    const value = (id: string): string => (byId(w, id).element as HTMLInputElement).value
+    expect(value('create-tick')).toBe(String(DEFAULT_TIMING.tickMs))
+    expect(value('create-election')).toBe(String(DEFAULT_TIMING.electionTicks))
+    expect(value('create-heartbeat')).toBe(String(DEFAULT_TIMING.heartbeatTicks))
+    expect(value('create-snapshot')).toBe(String(DEFAULT_SNAPSHOT_COUNT))
+    expect(byId(w, 'create-slowmo-hint').text()).toContain('election')
+    await byId(w, 'create-cluster-form').trigger('submit')
+    await flushPromises()
+    expect(api.callsOf('createCluster')[0]?.[0]).toMatchObject({
+      timing: { ...DEFAULT_TIMING, snapshotCount: DEFAULT_SNAPSHOT_COUNT, slowMotion: 1 },
+    })
+  })
+
   it('creates the cluster with the chosen size and timing, then shows it', async () => {
     const { w, api } = await mountView({ nodes: 0 })
     await byId(w, 'create-nodes').setValue('5')
@@ -69,6 +85,11 @@ describe('Cluster view: a running cluster', () => {
     const follower = [1, 2, 3].find((id) => id !== leader) as number
     expect(byId(w, `node-row-${follower}`).attributes('data-role')).toBe('follower')
     expect(byId(w, `node-indexes-${follower}`).text()).toMatch(/^\d+ \/ \d+ \/ \d+$/)
+  })
+
+  it('counts the nodes in words that agree with the number', async () => {
+    const { w } = await mountView({ nodes: 1 })
+    expect(byId(w, 'cluster-counts').text()).toBe('· 1 node, 1 running')
   })
 
   it('kill calls killNode, and the row and picture follow the status push', async () => {
@@ -211,6 +232,23 @@ describe('Cluster view: fault panel and topology', () => {
     expect(w.findAll('[data-testid="fault-summary-link"]')).toHaveLength(2)
   })
 
+  it('offers no network faults on a 1-node cluster, and no error before anything is touched', async () => {
+    const { w } = await mountView({ nodes: 1 })
+    expect(byId(w, 'fault-need-two').text()).toContain('Network faults need two nodes or more')
+    expect(byId(w, 'fault-isolate-1').exists()).toBe(false)
+    expect(byId(w, 'fault-partition-apply').exists()).toBe(false)
+    expect(byId(w, 'fault-link-apply').exists()).toBe(false)
+    expect(byId(w, 'fault-link-error').exists()).toBe(false)
+    expect(byId(w, 'fault-summary').text()).toContain('The network is whole.')
+  })
+
+  it('offers the network faults from two nodes on, with a valid link picked', async () => {
+    const { w } = await mountView({ nodes: 2 })
+    expect(byId(w, 'fault-need-two').exists()).toBe(false)
+    expect(byId(w, 'fault-isolate-1').exists()).toBe(true)
+    expect(byId(w, 'fault-link-error').exists()).toBe(false)
+  })
+
   it('refuses a link from a node to itself before calling the API', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     await byId(w, 'fault-link-from').setValue('2')
@@ -250,10 +288,22 @@ describe('Cluster view: timing', () => {
     expect((byId(w, 'timing-tick').element as HTMLInputElement).value).toBe('70')
   })
 
+  it('says what is wrong with a field in words, as the create form does', async () => {
+    const { w } = await mountView({ nodes: 3 })
+    await byId(w, 'timing-election').setValue('1')
+    expect(byId(w, 'timing-error').text()).toBe('Election ticks must be at least 2')
+    await byId(w, 'timing-election').setValue('10')
+    await byId(w, 'timing-tick').setValue('2.5')
+    expect(byId(w, 'timing-error').text()).toBe('Tick must be a whole number')
+    expect(byId(w, 'timing-apply').attributes('disabled')).toBeDefined()
+  })
+
   it('refuses election ticks not above heartbeat ticks before calling the API', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     await byId(w, 'timing-heartbeat').setValue('20')
-    expect(byId(w, 'timing-error').text()).toContain('greater than heartbeatTicks')
+    expect(byId(w, 'timing-error').text()).toBe(
+      'Election ticks must be greater than heartbeat ticks',
+    )
     expect(byId(w, 'timing-apply').attributes('disabled')).toBeDefined()
     await byId(w, 'timing-heartbeat').setValue('2')
     expect(byId(w, 'timing-apply').attributes('disabled')).toBeUndefined()

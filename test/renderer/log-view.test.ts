@@ -135,6 +135,71 @@ describe('LogView', () => {
     expect(byId(w, `log-compare-row-${commit}`).findAll('.commit-mark')).toHaveLength(3)
   })
 
+  it('says where the log is read from as the node stops and starts again', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } })
+    const follower = [1, 2, 3].find((id) => id !== api.state.leader) as number
+    await byId(w, 'log-node-select').setValue(String(follower))
+    await flushPromises()
+    expect(byId(w, 'log-source').text()).toBe('live')
+
+    await api.stopNode(follower)
+    await flushPromises()
+    expect(byId(w, 'log-source').text()).toBe('disk')
+    // Selected while stopped, then started: no Refresh needed to see it live.
+    await byId(w, 'log-node-select').setValue(String(api.state.leader))
+    await byId(w, 'log-node-select').setValue(String(follower))
+    await flushPromises()
+    expect(byId(w, 'log-source').text()).toBe('disk')
+    await api.startNode(follower)
+    await flushPromises()
+    expect(byId(w, 'log-source').text()).toBe('live')
+  })
+
+  it('never shows a commit index past the last index', async () => {
+    const { api, w } = await mountView({}, (api) => {
+      for (let i = 0; i < 250; i++) void api.putKey({ key: `/k${i}`, value: 'x' })
+    })
+    await flushPromises()
+    // Earlier pages are unread, so the new entry is not read yet; the status push reports it.
+    await api.putKey({ key: '/late', value: 'x' })
+    await flushPromises()
+    const facts = /last (\d+) · commit (\d+)/.exec(byId(w, 'log-facts').text())
+    const raft = api.state.nodes.find((n) => n.id === api.state.leader)?.raft
+    expect(Number(facts?.[1])).toBe(raft?.lastIndex)
+    expect(Number(facts?.[2])).toBe(raft?.commit)
+  })
+
+  it('names the node whose log was exported, even when the selection moved meanwhile', async () => {
+    let finish: (r: { path: string; bytes: number }) => void = () => {}
+    const { api, w } = await mountView({}, (api) => {
+      api.exportNodeLog = () => new Promise((resolve) => (finish = resolve))
+    })
+    await byId(w, 'log-node-select').setValue('3')
+    await flushPromises()
+    await byId(w, 'log-export-csv').trigger('click')
+    await byId(w, 'log-node-select').setValue('1')
+    await flushPromises()
+    finish({ path: `${api.state.workspace}/exports/node-3-log.csv`, bytes: 120 })
+    await flushPromises()
+    expect(byId(w, 'log-export-path').text()).toMatch(/^Node 3's log was written to \S+node-3-log/)
+    await byId(w, 'log-node-select').setValue('2')
+    await flushPromises()
+    expect(w.find('[data-testid="log-export-path"]').exists()).toBe(false)
+  })
+
+  it('forgets the export note when its cluster is destroyed', async () => {
+    const { api, w } = await mountView()
+    await byId(w, 'log-export-csv').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="log-export-path"]').exists()).toBe(true)
+    await api.destroyCluster()
+    await flushPromises()
+    expect(w.find('[data-testid="log-export-path"]').exists()).toBe(false)
+    await api.createCluster({ nodes: 3 })
+    await flushPromises()
+    expect(w.find('[data-testid="log-export-path"]').exists()).toBe(false)
+  })
+
   it('exports the node’s log and shows where it went', async () => {
     const { api, w } = await mountView()
     await byId(w, 'log-export-ndjson').trigger('click')

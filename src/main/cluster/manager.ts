@@ -35,6 +35,17 @@ export type ProcessPhase = 'running' | 'paused' | 'stopped' | 'starting' | 'stop
 /** Why a process ended: asked to stop, killed on purpose, or on its own (a crash, a removal). */
 export type ExitCause = 'stop' | 'kill' | 'self'
 
+/**
+ * A start ended by a stop or kill asked for while the node was starting (Stop all during Start
+ * all): the node is stopped as asked, which is no failure of the start to report.
+ */
+export class StartInterrupted extends Error {}
+
+/** Lets a start that a requested stop or kill ended pass as done; other failures go on. */
+export function unlessInterrupted(e: unknown): void {
+  if (!(e instanceof StartInterrupted)) throw e
+}
+
 export interface ManagedExit extends NodeExit {
   readonly cause: ExitCause
   readonly at: number
@@ -236,10 +247,18 @@ export class ClusterManager {
     // Timing and addresses may have changed since the last start.
     p.launch = this.launchOf(id)
     this.setPhase(id, 'starting')
+    const before = this.exits.get(id)
     try {
       await p.start()
     } catch (e) {
       this.setPhase(id, 'stopped')
+      // The exit of this start is recorded (with its cause) before the start's promise settles.
+      const exit = this.exits.get(id)
+      if (exit !== undefined && exit !== before && exit.cause !== 'self') {
+        throw new StartInterrupted(
+          `node ${id} was ${exit.cause === 'kill' ? 'killed' : 'stopped'} as asked before it was ready`,
+        )
+      }
       throw e
     }
     this.setPhase(id, 'running')
@@ -272,9 +291,12 @@ export class ClusterManager {
     )
   }
 
+  /** Starts every member; one stopped or killed on request meanwhile is simply left stopped. */
   async startAll(): Promise<void> {
     await Promise.all(
-      this.clusterFile.nodes.filter((n) => !n.removed).map((n) => this.startNode(n.id)),
+      this.clusterFile.nodes
+        .filter((n) => !n.removed)
+        .map((n) => this.startNode(n.id).catch(unlessInterrupted)),
     )
   }
 

@@ -131,10 +131,12 @@ export class NodeProcess {
           for (const r of this.replies.values())
             r.reject(new Error(`node ${this.launch.id} exited`))
           this.replies.clear()
+          // The last lines follow a colon only when there are any: a process stopped before it
+          // wrote anything leaves none.
+          const lines = e.lastLines.length > 0 ? `:\n${e.lastLines.join('\n')}` : ''
           reject(
             new Error(
-              `node ${this.launch.id} exited before it was ready (code ${code}, signal ${signal}):\n` +
-                e.lastLines.join('\n'),
+              `node ${this.launch.id} exited before it was ready (code ${code}, signal ${signal})${lines}`,
             ),
           )
           this.onExit(e)

@@ -49,7 +49,13 @@ import {
 } from './faults'
 import { KeyStore } from './keys'
 import { compareLogs, readLogPage, type LogSource } from './logs'
-import { ClusterManager, type ManagedExit, type ProcessPhase } from './manager'
+import {
+  ClusterManager,
+  StartInterrupted,
+  unlessInterrupted,
+  type ManagedExit,
+  type ProcessPhase,
+} from './manager'
 import * as membership from './membership'
 import { dataDirOf, effectiveTiming, type ClusterFile } from './workspace'
 
@@ -128,10 +134,14 @@ export class ClusterService implements ClusterApi {
       // A node that fails to come back right after a crash of the previous manager gets one
       // more try a second later (one of its ports still held, say). A predecessor still
       // running on its data directory is waited for by the node itself (node.lock).
+      // A node stopped on request while it came back stays stopped.
       const startWithRetry = (id: number): Promise<void> =>
-        manager
-          .startNode(id)
-          .catch(() => new Promise((r) => setTimeout(r, 1000)).then(() => manager.startNode(id)))
+        manager.startNode(id).catch((e: unknown) => {
+          if (e instanceof StartInterrupted) return
+          return new Promise((r) => setTimeout(r, 1000))
+            .then(() => manager.startNode(id))
+            .catch(unlessInterrupted)
+        })
       const results = await Promise.allSettled(restart.map(startWithRetry))
       results.forEach((r, i) => {
         if (r.status === 'rejected') {
@@ -572,7 +582,8 @@ export class ClusterService implements ClusterApi {
   async startNode(...args: ApiArgs<'startNode'>): Promise<NodeView> {
     const [id] = parseArgs('startNode', args)
     this.member(id)
-    await this.manager.startNode(id)
+    // A stop asked for while the node started wins: the view says it is stopped.
+    await this.manager.startNode(id).catch(unlessInterrupted)
     return this.nodeView(id)
   }
 
@@ -607,7 +618,7 @@ export class ClusterService implements ClusterApi {
   async restartNode(...args: ApiArgs<'restartNode'>): Promise<NodeView> {
     const [id] = parseArgs('restartNode', args)
     this.member(id)
-    await this.manager.restartNode(id, { handOver: true })
+    await this.manager.restartNode(id, { handOver: true }).catch(unlessInterrupted)
     return this.nodeView(id)
   }
 

@@ -2,6 +2,7 @@
 // win). Every field is checked, and a bad one is named in the error.
 
 import { readFileSync } from 'node:fs'
+import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../../shared/defaults'
 
 export interface MemberAddress {
   readonly id: number
@@ -43,14 +44,9 @@ export interface NodeConfig extends Timing {
   readonly snapshotCount: number
 }
 
-/**
- * Default timing: a 20 ms tick, heartbeats every 40 ms and an election timeout drawn from
- * 200-400 ms. A dead leader is replaced in well under half a second on a loaded laptop, while
- * a garbage-collection pause of a few tens of milliseconds does not start an election.
- */
-export const DEFAULT_TIMING: Timing = { tickMs: 20, electionTicks: 10, heartbeatTicks: 2 }
-
-export const DEFAULT_SNAPSHOT_COUNT = 10_000
+// The defaults live in src/shared, where the GUI's create form reads them too; the manager
+// and the CLI keep importing them from here.
+export { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING }
 
 const FLAGS: Record<string, keyof NodeConfig | 'config'> = {
   '--config': 'config',

@@ -48,7 +48,10 @@ export const useClusterStore = defineStore('cluster', () => {
   const loading = ref(false)
   /** Keys of the calls in flight ("kill:2", "heal", …), so buttons can show they are busy. */
   const pending = ref<ReadonlySet<string>>(new Set())
-  /** The last debug bundle written this session, so its path stays on screen to copy. */
+  /**
+   * The last debug bundle written this session, so its path stays on screen to copy; only
+   * while its cluster exists (a new cluster's page must not offer the old one's bundle).
+   */
   const lastBundle = ref<ExportResult | null>(null)
   let unsubscribe: (() => void) | null = null
 
@@ -58,6 +61,21 @@ export const useClusterStore = defineStore('cluster', () => {
   const members = computed(() => memberNodes(status.value))
   /** Nodes listed for their data only: removed, or stopped and out of the leader's configuration. */
   const departed = computed(() => departedIds(status.value))
+  /**
+   * Nodes whose removal is under way: asked for from this window, or named by the host's
+   * change in progress ("removing node 2", as ClusterService.removeNode calls it), so a
+   * removal started from the CLI shows too.
+   */
+  const removing = computed<ReadonlySet<number>>(() => {
+    const ids = new Set<number>()
+    for (const key of pending.value) {
+      const own = /^remove:(\d+)$/.exec(key)
+      if (own) ids.add(Number(own[1]))
+    }
+    const host = /^removing node (\d+)$/.exec(status.value?.pendingChange ?? '')
+    if (host) ids.add(Number(host[1]))
+    return ids
+  })
   /** Never a stopped or removed node, whatever the host's last word was. */
   const leader = computed(() => liveLeader(status.value))
   const term = computed(() => status.value?.term ?? 0)
@@ -67,6 +85,8 @@ export const useClusterStore = defineStore('cluster', () => {
   function accept(next: ClusterStatus): void {
     status.value = next
     loadError.value = null
+    // Destroyed, here or by another client: the bundle belonged to the cluster that is gone.
+    if (!next.exists) lastBundle.value = null
   }
 
   function start(): Promise<void> {
@@ -140,7 +160,11 @@ export const useClusterStore = defineStore('cluster', () => {
 
   async function createCluster(input: CreateClusterInput): Promise<boolean> {
     const s = await run('create', 'Creating the cluster', () => api.createCluster(input))
-    if (s) accept(s)
+    if (s) {
+      // A create may replace a cluster without this client ever seeing it gone.
+      lastBundle.value = null
+      accept(s)
+    }
     return s !== undefined
   }
 
@@ -249,6 +273,7 @@ export const useClusterStore = defineStore('cluster', () => {
     nodes,
     members,
     departed,
+    removing,
     leader,
     term,
     faults,

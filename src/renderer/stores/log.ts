@@ -2,7 +2,7 @@
 // side-by-side comparison of every node's log, the selected entry, and exports.
 
 import { defineStore } from 'pinia'
-import { computed, inject, onScopeDispose, reactive, ref, shallowRef } from 'vue'
+import { computed, inject, onScopeDispose, reactive, ref, shallowRef, watch } from 'vue'
 import type {
   ClusterStatus,
   EntryKind,
@@ -12,6 +12,7 @@ import type {
   LogEntryView,
   LogPage,
   LogQuery,
+  NodeView,
 } from '../../shared/api'
 import { apiKey } from '../api'
 import { errorMessage } from '../errors'
@@ -30,6 +31,28 @@ export interface LogFilters {
   term: number | null
   from: number | null
   to: number | null
+}
+
+/** A node log export: where it went, and whose log it is (the selection may have moved on). */
+export interface LogExport extends ExportResult {
+  readonly node: number
+}
+
+/** The header's facts about the log on screen. */
+export interface LogFacts {
+  readonly source: LogPage['source']
+  readonly firstIndex: number
+  readonly lastIndex: number
+  readonly commit: number
+  readonly applied: number
+}
+
+/**
+ * Whether the host reads the node's log live, over its control channel: only from a running
+ * process (ClusterService.logSource); a paused, starting or stopped one has its files read.
+ */
+function readsLive(process: NodeView['process'] | null): boolean {
+  return process === 'running'
 }
 
 function emptyFilters(): LogFilters {
@@ -70,9 +93,11 @@ export const useLogStore = defineStore('log', () => {
 
   const nodes = ref<number[]>([])
   const node = ref<number | null>(null)
-  /** The selected node's commit and applied index from the latest status push. */
+  /** The selected node's indexes and process from the latest status push. */
   const liveCommit = ref(0)
   const liveApplied = ref(0)
+  const liveLastIndex = ref(0)
+  const liveProcess = ref<NodeView['process'] | null>(null)
   const filters = reactive<LogFilters>(emptyFilters())
 
   // ---- one node's log -----------------------------------------------------------------------
@@ -88,14 +113,27 @@ export const useLogStore = defineStore('log', () => {
   )
   let generation = 0
 
+  /** The latest status, read or pushed. */
+  let known: ClusterStatus | null = null
+
   function applyStatus(status: ClusterStatus): void {
+    known = status
     nodes.value = status.nodes.map((n) => n.id)
     if (node.value === null || !nodes.value.includes(node.value)) {
       node.value = status.leader ?? nodes.value[0] ?? null
     }
-    const raft = status.nodes.find((n) => n.id === node.value)?.raft ?? null
-    liveCommit.value = raft?.commit ?? 0
-    liveApplied.value = raft?.applied ?? 0
+    followSelected()
+    // A note about an export of a destroyed cluster would point at a log that no longer exists.
+    if (!status.exists) exported.value = null
+  }
+
+  /** The live refs describe the selected node, as the latest status has it. */
+  function followSelected(): void {
+    const view = known?.nodes.find((n) => n.id === node.value)
+    liveCommit.value = view?.raft?.commit ?? 0
+    liveApplied.value = view?.raft?.applied ?? 0
+    liveLastIndex.value = view?.raft?.lastIndex ?? 0
+    liveProcess.value = view?.process ?? null
   }
 
   let statusKnown = false
@@ -154,9 +192,31 @@ export const useLogStore = defineStore('log', () => {
 
   async function selectNode(id: number): Promise<void> {
     node.value = id
-    exported.value = null
+    followSelected()
     await reload()
   }
+
+  /**
+   * The header's facts. A page read from the running node is followed by its status pushes
+   * for every index, so a commit reported since the read never passes the last index shown;
+   * a page read from disk says what the files hold (a stopped node's status is only its last
+   * report).
+   */
+  const facts = computed<LogFacts | null>(() => {
+    const p = page.value
+    if (p === null) return null
+    if (p.source === 'disk') {
+      const { source, firstIndex, lastIndex, commit, applied } = p
+      return { source, firstIndex, lastIndex, commit, applied }
+    }
+    return {
+      source: p.source,
+      firstIndex: p.firstIndex,
+      lastIndex: Math.max(p.lastIndex, liveLastIndex.value),
+      commit: Math.max(p.commit, liveCommit.value),
+      applied: Math.max(p.applied, liveApplied.value),
+    }
+  })
 
   /** The entry's committed mark, also counting commits reported since its page was read. */
   function isCommitted(e: LogEntryView): boolean {
@@ -242,15 +302,19 @@ export const useLogStore = defineStore('log', () => {
   }
 
   // ---- export -------------------------------------------------------------------------------
-  const exported = ref<ExportResult | null>(null)
+  const exported = ref<LogExport | null>(null)
   const exporting = ref(false)
+  // The note is about the node on screen when it appears: another node's log on screen, by
+  // the selector or because the node left the cluster, ends it.
+  watch(node, () => (exported.value = null), { flush: 'sync' })
 
   async function exportLog(format: 'ndjson' | 'csv'): Promise<void> {
     const id = node.value
     if (id === null) return
     exporting.value = true
     try {
-      exported.value = await api.exportNodeLog({ node: id, format })
+      // Named after the node exported, not the selection, which may change while it is written.
+      exported.value = { ...(await api.exportNodeLog({ node: id, format })), node: id }
       error.value = null
     } catch (cause) {
       error.value = `Could not export node ${id}'s log: ${errorMessage(cause)}`
@@ -275,9 +339,14 @@ export const useLogStore = defineStore('log', () => {
   const unsubscribe = api.on('status', (status) => {
     statusKnown = true
     const shown = node.value
+    const before = known?.nodes.find((n) => n.id === shown)?.process
     applyStatus(status)
+    const turned = before !== undefined && readsLive(before) !== readsLive(liveProcess.value)
     // The node on screen was removed from the cluster: show the one that took its place.
     if (shown !== null && node.value !== shown && page.value !== null) void reload()
+    // It stopped, or came back: its log is now read from the other place (its files or the
+    // live node), which may hold a different tail, so the page is read again from there.
+    else if (turned && page.value !== null && !comparing.value) void reload()
     else followTail(status)
   })
   onScopeDispose(unsubscribe)
@@ -287,6 +356,9 @@ export const useLogStore = defineStore('log', () => {
     node,
     liveCommit,
     liveApplied,
+    liveLastIndex,
+    liveProcess,
+    facts,
     filters,
     entries,
     page,

@@ -42,6 +42,19 @@ export function memberNodes(status: ClusterStatus | null): NodeView[] {
 }
 
 /**
+ * What the node table says of a node's membership. `member` is the node's own view of the
+ * configuration, so it is null both before a new node first reports and from the moment a
+ * node applies its own removal until the manager marks it removed (about half a second): a
+ * node on its way out must not read "new".
+ */
+export function memberLabel(n: NodeView, removing: boolean): string {
+  if (n.member === 'removed') return 'removed'
+  if (removing) return 'removing'
+  if (n.member !== null) return n.member
+  return n.raft === null ? 'new' : 'not a member'
+}
+
+/**
  * The role to show and to mark rows with: the Raft role while the process runs, otherwise the
  * process state ("stopped", "paused", …), since the last reported role is stale.
  */
