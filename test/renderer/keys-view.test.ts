@@ -241,7 +241,7 @@ describe('KeysView', () => {
     await flushPromises()
     expect(clicked).toEqual(['raftlab-keys-a.json'])
     expect(JSON.parse(await blobs[0]!.text())).toEqual({ keys: [{ key: '/a/1', value: 'one' }] })
-    expect(byId(w, 'keys-message').text()).toBe('Exported 1 keys.')
+    expect(byId(w, 'keys-message').text()).toBe('Exported 1 key.')
   })
 
   it('imports a JSON file picked in the file input', async () => {
@@ -259,7 +259,7 @@ describe('KeysView', () => {
     await expect.poll(() => api.callsOf('importKeys').length).toBe(1)
     await flushPromises()
     expect(text((await api.getKey('/imported')).kv?.value)).toBe('yes')
-    expect(byId(w, 'keys-message').text()).toBe('Imported 1 keys from dump.json.')
+    expect(byId(w, 'keys-message').text()).toBe('Imported 1 key from dump.json.')
     expect(w.find('[data-testid="key-row-/imported"]').exists()).toBe(true)
   })
 
@@ -276,6 +276,20 @@ describe('KeysView', () => {
     expect(api.callsOf('deleteKey')[0]?.[0]).toEqual({ key: '/tmp/', prefix: true })
     expect((await api.listKeys({})).keys.map((k) => k.key)).toEqual(['/keep'])
     expect(byId(w, 'keys-empty').text()).toBe('No keys under /tmp/.')
+  })
+
+  it('counts one key in the singular when it asks before and tells after a delete by prefix', async () => {
+    const { w } = await mountView({ keys: { '/imported/a': 'x', '/keep': 'z' } })
+    await byId(w, 'key-search').setValue('/imported/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    expect(byId(w, 'key-count').text()).toMatch(/^1 key · /)
+    await byId(w, 'key-delete-prefix').trigger('click')
+    // One element holds the question, so the confirmation's flex gap cannot split off the "?".
+    expect(byId(w, 'key-delete-prefix-question').text()).toBe('Delete the 1 key under /imported/?')
+    await byId(w, 'key-delete-prefix-confirm').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 1 key under /imported/.')
   })
 
   it('shows a failed call as a readable message instead of an empty list', async () => {

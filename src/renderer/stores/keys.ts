@@ -18,6 +18,7 @@ import { keyDumpSchema } from '../../shared/api'
 import { apiKey } from '../api'
 import { errorMessage } from '../errors'
 import { compareKeys, searchKeys } from '../utils/keyorder'
+import { plural } from '../utils/plural'
 
 /** Keys per request when the user scrolls; a jump far down asks for more at once. */
 export const KEY_PAGE_SIZE = 1000
@@ -349,7 +350,7 @@ export const useKeysStore = defineStore('keys', () => {
   async function exportDump(): Promise<KeyDump | null> {
     try {
       const dump = await api.exportKeys(prefix.value === '' ? {} : { prefix: prefix.value })
-      transferMessage.value = `Exported ${dump.keys.length} keys.`
+      transferMessage.value = `Exported ${plural(dump.keys.length, 'key')}.`
       return dump
     } catch (cause) {
       error.value = `Could not export keys: ${errorMessage(cause)}`
@@ -375,7 +376,7 @@ export const useKeysStore = defineStore('keys', () => {
     }
     try {
       const result = await api.importKeys(parsed.data)
-      transferMessage.value = `Imported ${result.keys} keys from ${source}.`
+      transferMessage.value = `Imported ${plural(result.keys, 'key')} from ${source}.`
       error.value = null
       await search()
       return result
