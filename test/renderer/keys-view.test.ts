@@ -292,6 +292,67 @@ describe('KeysView', () => {
     expect(byId(w, 'keys-message').text()).toBe('Deleted 1 key under /imported/.')
   })
 
+  it("replaces the last import's outcome with the next one, success or failure", async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    const notes = () => w.findAll('[data-testid=keys-message], [data-testid=keys-error]')
+    const pick = async (name: string, content: string): Promise<void> => {
+      const input = byId(w, 'key-import-file')
+      const file = new File([content], name, { type: 'application/json' })
+      Object.defineProperty(input.element, 'files', { value: [file], configurable: true })
+      await input.trigger('change')
+      await vi.waitFor(() => expect(notes().some((n) => n.text().includes(name))).toBe(true))
+      await flushPromises()
+    }
+
+    await pick('good.json', JSON.stringify({ keys: [{ key: '/x', value: '1' }] }))
+    expect(notes().map((n) => n.text())).toEqual(['Imported 1 key from good.json.'])
+    expect(notes()[0]?.classes()).not.toContain('failed')
+
+    await pick('bad.json', '{ not json')
+    expect(notes()).toHaveLength(1)
+    expect(notes()[0]?.text()).toMatch(/^bad\.json is not JSON/)
+    expect(notes()[0]?.classes()).toContain('failed')
+    expect(notes()[0]?.attributes('role')).toBe('alert')
+
+    await pick('again.json', JSON.stringify({ keys: [{ key: '/y', value: '2' }] }))
+    expect(notes().map((n) => n.text())).toEqual(['Imported 1 key from again.json.'])
+  })
+
+  it("dismisses the last transfer's outcome at the user's next action, not at live changes", async () => {
+    const { api, w } = await mountView({ keys: { '/tmp/1': 'x', '/tmp/2': 'y', '/keep': 'z' } })
+    await byId(w, 'key-search').setValue('/tmp/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    await byId(w, 'key-delete-prefix').trigger('click')
+    await byId(w, 'key-delete-prefix-confirm').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 2 keys under /tmp/.')
+
+    // Another client's write reloads the list; the line still tells what the user last did.
+    await api.putKey({ key: '/tmp/3', value: 'new' })
+    useKeysStore().flushChanges()
+    await flushPromises()
+    expect(w.find('[data-testid="key-row-/tmp/3"]').exists()).toBe(true)
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 2 keys under /tmp/.')
+
+    // Opening a key is the user moving on.
+    await byId(w, 'key-row-/tmp/3').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=keys-message]').exists()).toBe(false)
+
+    // So is a search, after an export.
+    vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:keys')
+    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {})
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
+    await byId(w, 'key-export').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Exported 1 key.')
+    await byId(w, 'key-search').setValue('/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid=keys-message]').exists()).toBe(false)
+  })
+
   it('shows a failed call as a readable message instead of an empty list', async () => {
     const api = createFakeApi({ keys: { '/a': '1' } })
     api.failNext('listKeys', 'etcdserver: request timed out')

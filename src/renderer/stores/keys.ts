@@ -44,6 +44,12 @@ export interface StaleWrite {
 
 export type WriteOutcome = 'done' | 'stale' | 'failed'
 
+/** What an import, export or delete by prefix did (ok) or why it failed, as the view says it. */
+export interface TransferOutcome {
+  readonly ok: boolean
+  readonly message: string
+}
+
 /** One change as the 'keyChanged' event tells it; `key` is null when the event names none. */
 interface KeyChange {
   readonly key: string | null
@@ -114,12 +120,18 @@ export const useKeysStore = defineStore('keys', () => {
     error.value = null
   }
 
+  /** The user's search or refresh: it moves on from the last transfer, so its outcome goes. */
+  function search(nextPrefix: string = prefix.value): Promise<void> {
+    dismissTransfer()
+    return listFromStart(nextPrefix)
+  }
+
   /**
    * Lists the keys under `nextPrefix` from the start, reading at least `keep` of them. A new
    * prefix empties the list at once; a refresh of the same prefix keeps showing the old rows
    * (and the scroll position) until the new ones are in, then swaps them in one step.
    */
-  function search(nextPrefix: string = prefix.value, keep = 0): Promise<void> {
+  function listFromStart(nextPrefix: string = prefix.value, keep = 0): Promise<void> {
     const mine = ++generation
     inflight = null
     if (nextPrefix !== prefix.value) {
@@ -209,6 +221,7 @@ export const useKeysStore = defineStore('keys', () => {
   const loadedModRevision = computed(() => detail.value?.kv?.modRevision ?? 0)
 
   async function select(key: string): Promise<void> {
+    dismissTransfer()
     selectedKey.value = key
     creating.value = false
     await loadDetail()
@@ -235,6 +248,7 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   function startNew(): void {
+    dismissTransfer()
     detailGeneration++
     selectedKey.value = null
     creating.value = true
@@ -245,6 +259,7 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   function closeEditor(): void {
+    dismissTransfer()
     detailGeneration++
     selectedKey.value = null
     creating.value = false
@@ -262,6 +277,7 @@ export const useKeysStore = defineStore('keys', () => {
     value: string,
     options: { base64?: boolean; force?: boolean; ttl?: number } = {},
   ): Promise<WriteOutcome> {
+    dismissTransfer()
     if (key === '') {
       detailError.value = 'The key is empty: type a key name first.'
       return 'failed'
@@ -302,6 +318,7 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   async function remove(key: string): Promise<WriteOutcome> {
+    dismissTransfer()
     const expect = loadedModRevision.value
     writing.value = true
     try {
@@ -327,17 +344,18 @@ export const useKeysStore = defineStore('keys', () => {
   /** Deletes every key under `keyPrefix`; resolves to how many went, or null on failure. */
   async function removePrefix(keyPrefix: string): Promise<number | null> {
     if (keyPrefix === '') {
-      error.value = 'Deleting by prefix needs a prefix: an empty one would delete every key.'
+      transferFailed('Deleting by prefix needs a prefix: an empty one would delete every key.')
       return null
     }
     writing.value = true
     try {
       const result = await api.deleteKey({ key: keyPrefix, prefix: true })
       if (selectedKey.value?.startsWith(keyPrefix)) closeEditor()
-      await search()
+      transferDone(`Deleted ${plural(result.deleted, 'key')} under ${keyPrefix}.`)
+      await listFromStart()
       return result.deleted
     } catch (cause) {
-      error.value = `Could not delete keys under ${keyPrefix}: ${errorMessage(cause)}`
+      transferFailed(`Could not delete keys under ${keyPrefix}: ${errorMessage(cause)}`)
       return null
     } finally {
       writing.value = false
@@ -345,15 +363,33 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   // ---- import and export --------------------------------------------------------------------
-  const transferMessage = ref<string | null>(null)
+  /**
+   * What the last import, export or delete by prefix did, or why it failed: one line, so a new
+   * outcome replaces the old one (a failed import never sits under the previous one's success).
+   * The user's next action in the view dismisses it too, because from then on the line would
+   * describe something other than what they are looking at.
+   */
+  const transfer = ref<TransferOutcome | null>(null)
+
+  function transferDone(message: string): void {
+    transfer.value = { ok: true, message }
+  }
+
+  function transferFailed(message: string): void {
+    transfer.value = { ok: false, message }
+  }
+
+  function dismissTransfer(): void {
+    transfer.value = null
+  }
 
   async function exportDump(): Promise<KeyDump | null> {
     try {
       const dump = await api.exportKeys(prefix.value === '' ? {} : { prefix: prefix.value })
-      transferMessage.value = `Exported ${plural(dump.keys.length, 'key')}.`
+      transferDone(`Exported ${plural(dump.keys.length, 'key')}.`)
       return dump
     } catch (cause) {
-      error.value = `Could not export keys: ${errorMessage(cause)}`
+      transferFailed(`Could not export keys: ${errorMessage(cause)}`)
       return null
     }
   }
@@ -364,24 +400,25 @@ export const useKeysStore = defineStore('keys', () => {
     try {
       json = JSON.parse(text)
     } catch (cause) {
-      error.value = `${source} is not JSON: ${errorMessage(cause)}`
+      transferFailed(`${source} is not JSON: ${errorMessage(cause)}`)
       return null
     }
     const parsed = keyDumpSchema.safeParse(json)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : ''
-      error.value = `${source} is not a key export${where}: ${issue?.message ?? 'unexpected shape'} (expected { "keys": [{ "key", "value", "base64"? }] })`
+      transferFailed(
+        `${source} is not a key export${where}: ${issue?.message ?? 'unexpected shape'} (expected { "keys": [{ "key", "value", "base64"? }] })`,
+      )
       return null
     }
     try {
       const result = await api.importKeys(parsed.data)
-      transferMessage.value = `Imported ${plural(result.keys, 'key')} from ${source}.`
-      error.value = null
-      await search()
+      transferDone(`Imported ${plural(result.keys, 'key')} from ${source}.`)
+      await listFromStart()
       return result
     } catch (cause) {
-      error.value = `Could not import ${source}: ${errorMessage(cause)}`
+      transferFailed(`Could not import ${source}: ${errorMessage(cause)}`)
       return null
     }
   }
@@ -504,7 +541,7 @@ export const useKeysStore = defineStore('keys', () => {
     reloading = (async () => {
       do {
         reloadAgain = false
-        await search(prefix.value, rows.value.length)
+        await listFromStart(prefix.value, rows.value.length)
       } while (reloadAgain)
     })().finally(() => {
       reloading = null
@@ -548,7 +585,8 @@ export const useKeysStore = defineStore('keys', () => {
     save,
     remove,
     removePrefix,
-    transferMessage,
+    transfer,
+    transferFailed,
     exportDump,
     importText,
     /** Applies queued live changes now (tests, and a view that wants them before a re-render). */
