@@ -219,6 +219,38 @@ describe('keys store: compare-and-swap writes', () => {
   })
 })
 
+describe('keys store: unsaved edits', () => {
+  it('holds a switch away from an unsaved edit until the user answers; a confirmed delete does not ask', async () => {
+    const { store } = setup({ keys: { '/a': '1', '/b': '2' } })
+    await store.search('')
+    await store.select('/a')
+    store.noteUnsaved(true)
+    await store.select('/b')
+    store.startNew()
+    expect(store.selectedKey).toBe('/a')
+    expect(store.creating).toBe(false)
+    expect(store.pendingSwitch).toEqual({ kind: 'new' })
+    // Undone by hand: nothing is left to lose, so nothing is left to ask.
+    store.noteUnsaved(false)
+    expect(store.pendingSwitch).toBeNull()
+
+    store.noteUnsaved(true)
+    store.closeEditor()
+    await store.discardEdit()
+    expect(store.selectedKey).toBeNull()
+    expect(store.unsaved).toBe(false)
+
+    await store.select('/a')
+    store.noteUnsaved(true)
+    expect(await store.remove('/a')).toBe('done')
+    expect(store.selectedKey).toBeNull()
+    expect(store.unsaved).toBe(false)
+    await store.select('/b')
+    expect(store.selectedKey).toBe('/b')
+    expect(store.pendingSwitch).toBeNull()
+  })
+})
+
 describe('keys store: import and export', () => {
   it('names the file and the field when an import is not a key export', async () => {
     const { api, store } = setup()

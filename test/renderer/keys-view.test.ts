@@ -27,10 +27,13 @@ async function mountView(options: FakeApiOptions = {}): Promise<{ api: FakeApi; 
   const pinia = createPinia()
   setActivePinia(pinia)
   // The app's one key listener is installed by App.vue; the shortcuts reach the view through it.
+  // The view is shown the way App.vue shows it, so a test can leave it and come back.
+  const ui = useUiStore()
+  ui.show('keys')
   const Host = defineComponent({
     setup() {
       useShortcutListener()
-      return () => h(KeysView)
+      return () => (ui.view === 'keys' ? h(KeysView) : null)
     },
   })
   const w = mount(Host, {
@@ -351,6 +354,136 @@ describe('KeysView', () => {
     await w.get('form[role=search]').trigger('submit')
     await flushPromises()
     expect(w.find('[data-testid=keys-message]').exists()).toBe(false)
+  })
+
+  it('asks before Close drops an unsaved edit, and keeps editing on request', async () => {
+    const { w } = await mountView({ keys: { '/config/a': 'one' } })
+    const value = () => (byId(w, 'key-editor-value').element as HTMLTextAreaElement).value
+    await byId(w, 'key-row-/config/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('one, edited')
+
+    await byId(w, 'key-editor-close').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('Discard your unsaved changes to /config/a?')
+    expect(byId(w, 'key-discard').attributes('role')).toBe('alert')
+    await byId(w, 'key-discard-cancel').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(value()).toBe('one, edited')
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(true)
+
+    await byId(w, 'key-editor-close').trigger('click')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+
+    // Nothing edited, nothing to ask.
+    await byId(w, 'key-row-/config/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-close').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+  })
+
+  it('asks before another key, from a click, an arrow key or the tree, replaces an edit', async () => {
+    const { w } = await mountView({ keys: { '/a': '1', '/b': '2', '/c': '3' } })
+    const title = () => byId(w, 'key-editor-title').text()
+    const value = () => (byId(w, 'key-editor-value').element as HTMLTextAreaElement).value
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+
+    // The row of the key being edited only keeps the edit.
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(value()).toBe('1 edited')
+
+    await byId(w, 'key-row-/b').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain(
+      'Discard your unsaved changes to /a and open /b?',
+    )
+    expect(title()).toBe('/a')
+    expect(byId(w, 'key-row-/a').classes()).toContain('selected')
+    expect(value()).toBe('1 edited')
+
+    await byId(w, 'key-list').trigger('keydown', { key: 'ArrowDown' })
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('and open /b?')
+    expect(title()).toBe('/a')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(title()).toBe('/b')
+    expect(value()).toBe('2')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(false)
+
+    // The tree asks the same.
+    await byId(w, 'key-editor-value').setValue('2 edited')
+    await byId(w, 'key-mode-tree').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-folder-/').trigger('click')
+    await byId(w, 'key-row-/c').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('and open /c?')
+    expect(title()).toBe('/b')
+    await byId(w, 'key-discard-cancel').trigger('click')
+    expect(value()).toBe('2 edited')
+  })
+
+  it('asks before a new key replaces an edit, and treats a typed name as one', async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('changed')
+    await byId(w, 'key-new').trigger('click')
+    expect(byId(w, 'key-discard').text()).toContain(
+      'Discard your unsaved changes to /a and start a new key?',
+    )
+    expect(byId(w, 'key-editor-title').text()).toBe('/a')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor-key]').exists()).toBe(true)
+
+    await byId(w, 'key-editor-key').setValue('/draft')
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('Discard your new key /draft and open /a?')
+  })
+
+  it('drops the question once the edit is saved', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1', '/b': '2' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('11')
+    await byId(w, 'key-row-/b').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+    expect(text((await api.getKey('/a')).kv?.value)).toBe('11')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    await byId(w, 'key-row-/b').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/b')
+  })
+
+  it('keeps an unsaved edit while the user is in another view', async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    const ui = useUiStore()
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+
+    ui.show('log')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+    ui.show('keys')
+    await flushPromises()
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('1 edited')
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(true)
+    await byId(w, 'key-editor-close').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
   })
 
   it('shows a failed call as a readable message instead of an empty list', async () => {

@@ -1,6 +1,7 @@
 // The Keys view's data: the keys matching a prefix, loaded page by page with the server's
-// cursor as the user scrolls; the selected key's detail; the editor's compare-and-swap writes;
-// and live changes from the cluster's 'keyChanged' events.
+// cursor as the user scrolls; the selected key's detail; the editor's compare-and-swap writes,
+// and the question before an unsaved edit is dropped; and live changes from the cluster's
+// 'keyChanged' events.
 
 import { defineStore } from 'pinia'
 import { computed, inject, onScopeDispose, ref, shallowRef } from 'vue'
@@ -17,6 +18,7 @@ import type {
 import { keyDumpSchema } from '../../shared/api'
 import { apiKey } from '../api'
 import { errorMessage } from '../errors'
+import type { ValueEncoding } from '../utils/encoding'
 import { compareKeys, searchKeys } from '../utils/keyorder'
 import { plural } from '../utils/plural'
 
@@ -43,6 +45,23 @@ export interface StaleWrite {
 }
 
 export type WriteOutcome = 'done' | 'stale' | 'failed'
+
+/** Where the user asked the editor to go: another key, a new key, or nowhere (Close). */
+export type EditorTarget =
+  | { readonly kind: 'key'; readonly key: string }
+  | { readonly kind: 'new' }
+  | { readonly kind: 'close' }
+
+/** An unsaved edit kept while the Keys view is away, with what it was an edit of. */
+export interface ParkedDraft {
+  /** The key it edits; null for a new key. */
+  readonly key: string | null
+  readonly creating: boolean
+  readonly keyName: string
+  readonly draft: string
+  readonly encoding: ValueEncoding
+  readonly ttl: string
+}
 
 /** What an import, export or delete by prefix did (ok) or why it failed, as the view says it. */
 export interface TransferOutcome {
@@ -220,8 +239,12 @@ export const useKeysStore = defineStore('keys', () => {
   /** The mod_revision the editor's copy was read at: what a compare-and-swap expects. */
   const loadedModRevision = computed(() => detail.value?.kv?.modRevision ?? 0)
 
-  async function select(key: string): Promise<void> {
-    dismissTransfer()
+  /** Opens `key` in the editor; over an unsaved edit it asks first (see `open`). */
+  function select(key: string): Promise<void> {
+    return open({ kind: 'key', key })
+  }
+
+  async function openKey(key: string): Promise<void> {
     selectedKey.value = key
     creating.value = false
     await loadDetail()
@@ -247,25 +270,103 @@ export const useKeysStore = defineStore('keys', () => {
     }
   }
 
+  /** Empties the editor for a new key; over an unsaved edit it asks first (see `open`). */
   function startNew(): void {
-    dismissTransfer()
+    void open({ kind: 'new' })
+  }
+
+  /** Closes the editor; over an unsaved edit it asks first (see `open`). */
+  function closeEditor(): void {
+    void open({ kind: 'close' })
+  }
+
+  /** Leaves whatever the editor held, without asking: for a new key, or for none. */
+  function resetEditor(forNewKey: boolean): void {
     detailGeneration++
     selectedKey.value = null
-    creating.value = true
+    creating.value = forNewKey
     detail.value = null
     remoteChange.value = null
     stale.value = null
     detailError.value = null
+    unsaved.value = false
+    pendingSwitch.value = null
+    parked.value = null
   }
 
-  function closeEditor(): void {
+  // ---- unsaved edits ------------------------------------------------------------------------
+  /** True while the editor holds an edit that is not saved; the editor reports it. */
+  const unsaved = ref(false)
+  /** Where the user asked to go from an unsaved edit, until they discard it or keep editing. */
+  const pendingSwitch = ref<EditorTarget | null>(null)
+  /** The unsaved edit of an editor that went away with the view, for when it comes back. */
+  const parked = ref<ParkedDraft | null>(null)
+
+  function noteUnsaved(value: boolean): void {
+    unsaved.value = value
+    // Saved, or undone by hand: nothing is left to lose, so the question is moot.
+    if (!value) pendingSwitch.value = null
+  }
+
+  /**
+   * Moves the editor to `target`. Over an unsaved edit it only records the wish, and the editor
+   * asks whether to discard the edit: a click on another row, an arrow key in the list or the
+   * Close button must not throw away typing the user cannot get back.
+   */
+  function open(target: EditorTarget): Promise<void> {
     dismissTransfer()
-    detailGeneration++
-    selectedKey.value = null
-    creating.value = false
-    detail.value = null
-    remoteChange.value = null
-    stale.value = null
+    if (!unsaved.value) return go(target)
+    // The key being edited asked for again (a click on its row, an arrow key at the end of the
+    // list) would only reload it: keep the edit and do not ask.
+    if (target.kind === 'key' && !creating.value && target.key === selectedKey.value) {
+      return Promise.resolve()
+    }
+    pendingSwitch.value = target
+    return Promise.resolve()
+  }
+
+  /** The user's answer "discard": the edit goes and the editor moves where they asked. */
+  function discardEdit(): Promise<void> {
+    const target = pendingSwitch.value
+    pendingSwitch.value = null
+    if (target === null) return Promise.resolve()
+    unsaved.value = false
+    return go(target)
+  }
+
+  /** The user's answer "keep editing": the editor stays as it is. */
+  function keepEditing(): void {
+    pendingSwitch.value = null
+  }
+
+  function go(target: EditorTarget): Promise<void> {
+    switch (target.kind) {
+      case 'key':
+        return openKey(target.key)
+      case 'new':
+        resetEditor(true)
+        return Promise.resolve()
+      case 'close':
+        resetEditor(false)
+        return Promise.resolve()
+    }
+  }
+
+  /** Keeps an unmounting editor's unsaved edit; it is for the key the store still has open. */
+  function parkDraft(draft: Omit<ParkedDraft, 'key' | 'creating'>): void {
+    parked.value = { ...draft, key: selectedKey.value, creating: creating.value }
+    // The user went elsewhere instead of answering; coming back, they find their edit as it was.
+    pendingSwitch.value = null
+  }
+
+  /** The parked edit, once, if it belongs to what the editor opens now. */
+  function takeParkedDraft(): ParkedDraft | null {
+    const draft = parked.value
+    parked.value = null
+    if (draft === null || draft.key !== selectedKey.value || draft.creating !== creating.value) {
+      return null
+    }
+    return draft
   }
 
   /**
@@ -331,7 +432,8 @@ export const useKeysStore = defineStore('keys', () => {
         return 'stale'
       }
       patchRows((list) => dropRow(list, key))
-      closeEditor()
+      // The user confirmed the delete: an edit of the key goes with it, without a question.
+      resetEditor(false)
       return 'done'
     } catch (cause) {
       detailError.value = `Could not delete ${key}: ${errorMessage(cause)}`
@@ -350,7 +452,7 @@ export const useKeysStore = defineStore('keys', () => {
     writing.value = true
     try {
       const result = await api.deleteKey({ key: keyPrefix, prefix: true })
-      if (selectedKey.value?.startsWith(keyPrefix)) closeEditor()
+      if (selectedKey.value?.startsWith(keyPrefix)) resetEditor(false)
       transferDone(`Deleted ${plural(result.deleted, 'key')} under ${keyPrefix}.`)
       await listFromStart()
       return result.deleted
@@ -582,6 +684,13 @@ export const useKeysStore = defineStore('keys', () => {
     loadDetail,
     startNew,
     closeEditor,
+    unsaved,
+    pendingSwitch,
+    noteUnsaved,
+    discardEdit,
+    keepEditing,
+    parkDraft,
+    takeParkedDraft,
     save,
     remove,
     removePrefix,
