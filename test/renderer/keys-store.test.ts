@@ -208,10 +208,46 @@ describe('keys store: compare-and-swap writes', () => {
     api.seedKeys([...numbered(5, 'a/'), ...numbered(3, 'b/')])
     await store.search('a/')
     expect(await store.removePrefix('')).toBeNull()
-    expect(store.error).toMatch(/needs a prefix/)
+    expect(store.transfer).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/needs a prefix/),
+    })
     expect(await store.removePrefix('a/')).toBe(5)
+    expect(store.transfer).toEqual({ ok: true, message: 'Deleted 5 keys under a/.' })
     expect(store.count).toBe(0)
     expect((await api.listKeys({})).count).toBe(3)
+  })
+})
+
+describe('keys store: unsaved edits', () => {
+  it('holds a switch away from an unsaved edit until the user answers; a confirmed delete does not ask', async () => {
+    const { store } = setup({ keys: { '/a': '1', '/b': '2' } })
+    await store.search('')
+    await store.select('/a')
+    store.noteUnsaved(true)
+    await store.select('/b')
+    store.startNew()
+    expect(store.selectedKey).toBe('/a')
+    expect(store.creating).toBe(false)
+    expect(store.pendingSwitch).toEqual({ kind: 'new' })
+    // Undone by hand: nothing is left to lose, so nothing is left to ask.
+    store.noteUnsaved(false)
+    expect(store.pendingSwitch).toBeNull()
+
+    store.noteUnsaved(true)
+    store.closeEditor()
+    await store.discardEdit()
+    expect(store.selectedKey).toBeNull()
+    expect(store.unsaved).toBe(false)
+
+    await store.select('/a')
+    store.noteUnsaved(true)
+    expect(await store.remove('/a')).toBe('done')
+    expect(store.selectedKey).toBeNull()
+    expect(store.unsaved).toBe(false)
+    await store.select('/b')
+    expect(store.selectedKey).toBe('/b')
+    expect(store.pendingSwitch).toBeNull()
   })
 })
 
@@ -219,9 +255,12 @@ describe('keys store: import and export', () => {
   it('names the file and the field when an import is not a key export', async () => {
     const { api, store } = setup()
     expect(await store.importText('{ nope', 'keys.json')).toBeNull()
-    expect(store.error).toMatch(/^keys\.json is not JSON/)
+    expect(store.transfer?.message).toMatch(/^keys\.json is not JSON/)
     expect(await store.importText('{"keys":[{"key":"","value":"x"}]}', 'bad.json')).toBeNull()
-    expect(store.error).toMatch(/^bad\.json is not a key export at keys\.0\.key/)
+    expect(store.transfer?.message).toMatch(/^bad\.json is not a key export at keys\.0\.key/)
+    expect(store.transfer?.ok).toBe(false)
+    // A file the user picked is not the list: the list itself has nothing wrong with it.
+    expect(store.error).toBeNull()
     expect(api.callsOf('importKeys')).toHaveLength(0)
   })
 
@@ -236,7 +275,7 @@ describe('keys store: import and export', () => {
     const result = await store.importText(JSON.stringify(dump), 'dump.json')
     expect(result?.keys).toBe(2)
     expect(store.rows.map((r) => r.key)).toEqual(['/keep', '/new/a', '/new/b'])
-    expect(store.transferMessage).toBe('Imported 2 keys from dump.json.')
+    expect(store.transfer).toEqual({ ok: true, message: 'Imported 2 keys from dump.json.' })
 
     await store.search('/new/')
     const exported = await store.exportDump()

@@ -5,6 +5,7 @@ import { bytesToBase64, textToBase64 } from '../../src/shared/api'
 import ValueViewer from '../../src/renderer/components/keys/ValueViewer.vue'
 import { bytesToDraft, draftToBytes } from '../../src/renderer/utils/encoding'
 import { hexDump, parseHex } from '../../src/renderer/utils/hex'
+import { plural } from '../../src/renderer/utils/plural'
 import { buildKeyTree, flattenKeyTree } from '../../src/renderer/utils/keytree'
 import { detectValue } from '../../src/renderer/utils/value'
 
@@ -131,5 +132,15 @@ describe('value encodings in the editor', () => {
     expect(() => bytesToDraft(new Uint8Array([0xff]), 'text')).toThrow(/not UTF-8 text/)
     expect(() => draftToBytes('abc', 'base64')).toThrow(/not valid base64/)
     expect(() => draftToBytes('4g', 'hex')).toThrow(/not valid hex: "4g" at byte 0/)
+  })
+})
+
+describe('counts in sentences', () => {
+  it('takes the singular for exactly one and the plural otherwise, zero included', () => {
+    expect(plural(0, 'key')).toBe('0 keys')
+    expect(plural(1, 'key')).toBe('1 key')
+    expect(plural(2, 'key')).toBe('2 keys')
+    expect(plural(1, 'index', 'indexes')).toBe('1 index')
+    expect(plural(3, 'index', 'indexes')).toBe('3 indexes')
   })
 })

@@ -27,10 +27,13 @@ async function mountView(options: FakeApiOptions = {}): Promise<{ api: FakeApi; 
   const pinia = createPinia()
   setActivePinia(pinia)
   // The app's one key listener is installed by App.vue; the shortcuts reach the view through it.
+  // The view is shown the way App.vue shows it, so a test can leave it and come back.
+  const ui = useUiStore()
+  ui.show('keys')
   const Host = defineComponent({
     setup() {
       useShortcutListener()
-      return () => h(KeysView)
+      return () => (ui.view === 'keys' ? h(KeysView) : null)
     },
   })
   const w = mount(Host, {
@@ -241,7 +244,7 @@ describe('KeysView', () => {
     await flushPromises()
     expect(clicked).toEqual(['raftlab-keys-a.json'])
     expect(JSON.parse(await blobs[0]!.text())).toEqual({ keys: [{ key: '/a/1', value: 'one' }] })
-    expect(byId(w, 'keys-message').text()).toBe('Exported 1 keys.')
+    expect(byId(w, 'keys-message').text()).toBe('Exported 1 key.')
   })
 
   it('imports a JSON file picked in the file input', async () => {
@@ -259,7 +262,7 @@ describe('KeysView', () => {
     await expect.poll(() => api.callsOf('importKeys').length).toBe(1)
     await flushPromises()
     expect(text((await api.getKey('/imported')).kv?.value)).toBe('yes')
-    expect(byId(w, 'keys-message').text()).toBe('Imported 1 keys from dump.json.')
+    expect(byId(w, 'keys-message').text()).toBe('Imported 1 key from dump.json.')
     expect(w.find('[data-testid="key-row-/imported"]').exists()).toBe(true)
   })
 
@@ -276,6 +279,211 @@ describe('KeysView', () => {
     expect(api.callsOf('deleteKey')[0]?.[0]).toEqual({ key: '/tmp/', prefix: true })
     expect((await api.listKeys({})).keys.map((k) => k.key)).toEqual(['/keep'])
     expect(byId(w, 'keys-empty').text()).toBe('No keys under /tmp/.')
+  })
+
+  it('counts one key in the singular when it asks before and tells after a delete by prefix', async () => {
+    const { w } = await mountView({ keys: { '/imported/a': 'x', '/keep': 'z' } })
+    await byId(w, 'key-search').setValue('/imported/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    expect(byId(w, 'key-count').text()).toMatch(/^1 key · /)
+    await byId(w, 'key-delete-prefix').trigger('click')
+    // One element holds the question, so the confirmation's flex gap cannot split off the "?".
+    expect(byId(w, 'key-delete-prefix-question').text()).toBe('Delete the 1 key under /imported/?')
+    await byId(w, 'key-delete-prefix-confirm').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 1 key under /imported/.')
+  })
+
+  it("replaces the last import's outcome with the next one, success or failure", async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    const notes = () => w.findAll('[data-testid=keys-message], [data-testid=keys-error]')
+    const pick = async (name: string, content: string): Promise<void> => {
+      const input = byId(w, 'key-import-file')
+      const file = new File([content], name, { type: 'application/json' })
+      Object.defineProperty(input.element, 'files', { value: [file], configurable: true })
+      await input.trigger('change')
+      await vi.waitFor(() => expect(notes().some((n) => n.text().includes(name))).toBe(true))
+      await flushPromises()
+    }
+
+    await pick('good.json', JSON.stringify({ keys: [{ key: '/x', value: '1' }] }))
+    expect(notes().map((n) => n.text())).toEqual(['Imported 1 key from good.json.'])
+    expect(notes()[0]?.classes()).not.toContain('failed')
+
+    await pick('bad.json', '{ not json')
+    expect(notes()).toHaveLength(1)
+    expect(notes()[0]?.text()).toMatch(/^bad\.json is not JSON/)
+    expect(notes()[0]?.classes()).toContain('failed')
+    expect(notes()[0]?.attributes('role')).toBe('alert')
+
+    await pick('again.json', JSON.stringify({ keys: [{ key: '/y', value: '2' }] }))
+    expect(notes().map((n) => n.text())).toEqual(['Imported 1 key from again.json.'])
+  })
+
+  it("dismisses the last transfer's outcome at the user's next action, not at live changes", async () => {
+    const { api, w } = await mountView({ keys: { '/tmp/1': 'x', '/tmp/2': 'y', '/keep': 'z' } })
+    await byId(w, 'key-search').setValue('/tmp/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    await byId(w, 'key-delete-prefix').trigger('click')
+    await byId(w, 'key-delete-prefix-confirm').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 2 keys under /tmp/.')
+
+    // Another client's write reloads the list; the line still tells what the user last did.
+    await api.putKey({ key: '/tmp/3', value: 'new' })
+    useKeysStore().flushChanges()
+    await flushPromises()
+    expect(w.find('[data-testid="key-row-/tmp/3"]').exists()).toBe(true)
+    expect(byId(w, 'keys-message').text()).toBe('Deleted 2 keys under /tmp/.')
+
+    // Opening a key is the user moving on.
+    await byId(w, 'key-row-/tmp/3').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=keys-message]').exists()).toBe(false)
+
+    // So is a search, after an export.
+    vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:keys')
+    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {})
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
+    await byId(w, 'key-export').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'keys-message').text()).toBe('Exported 1 key.')
+    await byId(w, 'key-search').setValue('/')
+    await w.get('form[role=search]').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid=keys-message]').exists()).toBe(false)
+  })
+
+  it('asks before Close drops an unsaved edit, and keeps editing on request', async () => {
+    const { w } = await mountView({ keys: { '/config/a': 'one' } })
+    const value = () => (byId(w, 'key-editor-value').element as HTMLTextAreaElement).value
+    await byId(w, 'key-row-/config/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('one, edited')
+
+    await byId(w, 'key-editor-close').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('Discard your unsaved changes to /config/a?')
+    expect(byId(w, 'key-discard').attributes('role')).toBe('alert')
+    await byId(w, 'key-discard-cancel').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(value()).toBe('one, edited')
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(true)
+
+    await byId(w, 'key-editor-close').trigger('click')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+
+    // Nothing edited, nothing to ask.
+    await byId(w, 'key-row-/config/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-close').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+  })
+
+  it('asks before another key, from a click, an arrow key or the tree, replaces an edit', async () => {
+    const { w } = await mountView({ keys: { '/a': '1', '/b': '2', '/c': '3' } })
+    const title = () => byId(w, 'key-editor-title').text()
+    const value = () => (byId(w, 'key-editor-value').element as HTMLTextAreaElement).value
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+
+    // The row of the key being edited only keeps the edit.
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(value()).toBe('1 edited')
+
+    await byId(w, 'key-row-/b').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain(
+      'Discard your unsaved changes to /a and open /b?',
+    )
+    expect(title()).toBe('/a')
+    expect(byId(w, 'key-row-/a').classes()).toContain('selected')
+    expect(value()).toBe('1 edited')
+
+    await byId(w, 'key-list').trigger('keydown', { key: 'ArrowDown' })
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('and open /b?')
+    expect(title()).toBe('/a')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(title()).toBe('/b')
+    expect(value()).toBe('2')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(false)
+
+    // The tree asks the same.
+    await byId(w, 'key-editor-value').setValue('2 edited')
+    await byId(w, 'key-mode-tree').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-folder-/').trigger('click')
+    await byId(w, 'key-row-/c').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('and open /c?')
+    expect(title()).toBe('/b')
+    await byId(w, 'key-discard-cancel').trigger('click')
+    expect(value()).toBe('2 edited')
+  })
+
+  it('asks before a new key replaces an edit, and treats a typed name as one', async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('changed')
+    await byId(w, 'key-new').trigger('click')
+    expect(byId(w, 'key-discard').text()).toContain(
+      'Discard your unsaved changes to /a and start a new key?',
+    )
+    expect(byId(w, 'key-editor-title').text()).toBe('/a')
+    await byId(w, 'key-discard-confirm').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor-key]').exists()).toBe(true)
+
+    await byId(w, 'key-editor-key').setValue('/draft')
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-discard').text()).toContain('Discard your new key /draft and open /a?')
+  })
+
+  it('drops the question once the edit is saved', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1', '/b': '2' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('11')
+    await byId(w, 'key-row-/b').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
+    await byId(w, 'key-save').trigger('click')
+    await flushPromises()
+    expect(text((await api.getKey('/a')).kv?.value)).toBe('11')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    await byId(w, 'key-row-/b').trigger('click')
+    await flushPromises()
+    expect(byId(w, 'key-editor-title').text()).toBe('/b')
+  })
+
+  it('keeps an unsaved edit while the user is in another view', async () => {
+    const { w } = await mountView({ keys: { '/a': '1' } })
+    const ui = useUiStore()
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+
+    ui.show('log')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+    ui.show('keys')
+    await flushPromises()
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('1 edited')
+    expect(w.find('[data-testid=key-dirty]').exists()).toBe(true)
+    await byId(w, 'key-editor-close').trigger('click')
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
   })
 
   it('shows a failed call as a readable message instead of an empty list', async () => {

@@ -1,6 +1,7 @@
 // The Keys view's data: the keys matching a prefix, loaded page by page with the server's
-// cursor as the user scrolls; the selected key's detail; the editor's compare-and-swap writes;
-// and live changes from the cluster's 'keyChanged' events.
+// cursor as the user scrolls; the selected key's detail; the editor's compare-and-swap writes,
+// and the question before an unsaved edit is dropped; and live changes from the cluster's
+// 'keyChanged' events.
 
 import { defineStore } from 'pinia'
 import { computed, inject, onScopeDispose, ref, shallowRef } from 'vue'
@@ -17,7 +18,9 @@ import type {
 import { keyDumpSchema } from '../../shared/api'
 import { apiKey } from '../api'
 import { errorMessage } from '../errors'
+import type { ValueEncoding } from '../utils/encoding'
 import { compareKeys, searchKeys } from '../utils/keyorder'
+import { plural } from '../utils/plural'
 
 /** Keys per request when the user scrolls; a jump far down asks for more at once. */
 export const KEY_PAGE_SIZE = 1000
@@ -42,6 +45,29 @@ export interface StaleWrite {
 }
 
 export type WriteOutcome = 'done' | 'stale' | 'failed'
+
+/** Where the user asked the editor to go: another key, a new key, or nowhere (Close). */
+export type EditorTarget =
+  | { readonly kind: 'key'; readonly key: string }
+  | { readonly kind: 'new' }
+  | { readonly kind: 'close' }
+
+/** An unsaved edit kept while the Keys view is away, with what it was an edit of. */
+export interface ParkedDraft {
+  /** The key it edits; null for a new key. */
+  readonly key: string | null
+  readonly creating: boolean
+  readonly keyName: string
+  readonly draft: string
+  readonly encoding: ValueEncoding
+  readonly ttl: string
+}
+
+/** What an import, export or delete by prefix did (ok) or why it failed, as the view says it. */
+export interface TransferOutcome {
+  readonly ok: boolean
+  readonly message: string
+}
 
 /** One change as the 'keyChanged' event tells it; `key` is null when the event names none. */
 interface KeyChange {
@@ -113,12 +139,18 @@ export const useKeysStore = defineStore('keys', () => {
     error.value = null
   }
 
+  /** The user's search or refresh: it moves on from the last transfer, so its outcome goes. */
+  function search(nextPrefix: string = prefix.value): Promise<void> {
+    dismissTransfer()
+    return listFromStart(nextPrefix)
+  }
+
   /**
    * Lists the keys under `nextPrefix` from the start, reading at least `keep` of them. A new
    * prefix empties the list at once; a refresh of the same prefix keeps showing the old rows
    * (and the scroll position) until the new ones are in, then swaps them in one step.
    */
-  function search(nextPrefix: string = prefix.value, keep = 0): Promise<void> {
+  function listFromStart(nextPrefix: string = prefix.value, keep = 0): Promise<void> {
     const mine = ++generation
     inflight = null
     if (nextPrefix !== prefix.value) {
@@ -207,7 +239,12 @@ export const useKeysStore = defineStore('keys', () => {
   /** The mod_revision the editor's copy was read at: what a compare-and-swap expects. */
   const loadedModRevision = computed(() => detail.value?.kv?.modRevision ?? 0)
 
-  async function select(key: string): Promise<void> {
+  /** Opens `key` in the editor; over an unsaved edit it asks first (see `open`). */
+  function select(key: string): Promise<void> {
+    return open({ kind: 'key', key })
+  }
+
+  async function openKey(key: string): Promise<void> {
     selectedKey.value = key
     creating.value = false
     await loadDetail()
@@ -233,23 +270,103 @@ export const useKeysStore = defineStore('keys', () => {
     }
   }
 
+  /** Empties the editor for a new key; over an unsaved edit it asks first (see `open`). */
   function startNew(): void {
+    void open({ kind: 'new' })
+  }
+
+  /** Closes the editor; over an unsaved edit it asks first (see `open`). */
+  function closeEditor(): void {
+    void open({ kind: 'close' })
+  }
+
+  /** Leaves whatever the editor held, without asking: for a new key, or for none. */
+  function resetEditor(forNewKey: boolean): void {
     detailGeneration++
     selectedKey.value = null
-    creating.value = true
+    creating.value = forNewKey
     detail.value = null
     remoteChange.value = null
     stale.value = null
     detailError.value = null
+    unsaved.value = false
+    pendingSwitch.value = null
+    parked.value = null
   }
 
-  function closeEditor(): void {
-    detailGeneration++
-    selectedKey.value = null
-    creating.value = false
-    detail.value = null
-    remoteChange.value = null
-    stale.value = null
+  // ---- unsaved edits ------------------------------------------------------------------------
+  /** True while the editor holds an edit that is not saved; the editor reports it. */
+  const unsaved = ref(false)
+  /** Where the user asked to go from an unsaved edit, until they discard it or keep editing. */
+  const pendingSwitch = ref<EditorTarget | null>(null)
+  /** The unsaved edit of an editor that went away with the view, for when it comes back. */
+  const parked = ref<ParkedDraft | null>(null)
+
+  function noteUnsaved(value: boolean): void {
+    unsaved.value = value
+    // Saved, or undone by hand: nothing is left to lose, so the question is moot.
+    if (!value) pendingSwitch.value = null
+  }
+
+  /**
+   * Moves the editor to `target`. Over an unsaved edit it only records the wish, and the editor
+   * asks whether to discard the edit: a click on another row, an arrow key in the list or the
+   * Close button must not throw away typing the user cannot get back.
+   */
+  function open(target: EditorTarget): Promise<void> {
+    dismissTransfer()
+    if (!unsaved.value) return go(target)
+    // The key being edited asked for again (a click on its row, an arrow key at the end of the
+    // list) would only reload it: keep the edit and do not ask.
+    if (target.kind === 'key' && !creating.value && target.key === selectedKey.value) {
+      return Promise.resolve()
+    }
+    pendingSwitch.value = target
+    return Promise.resolve()
+  }
+
+  /** The user's answer "discard": the edit goes and the editor moves where they asked. */
+  function discardEdit(): Promise<void> {
+    const target = pendingSwitch.value
+    pendingSwitch.value = null
+    if (target === null) return Promise.resolve()
+    unsaved.value = false
+    return go(target)
+  }
+
+  /** The user's answer "keep editing": the editor stays as it is. */
+  function keepEditing(): void {
+    pendingSwitch.value = null
+  }
+
+  function go(target: EditorTarget): Promise<void> {
+    switch (target.kind) {
+      case 'key':
+        return openKey(target.key)
+      case 'new':
+        resetEditor(true)
+        return Promise.resolve()
+      case 'close':
+        resetEditor(false)
+        return Promise.resolve()
+    }
+  }
+
+  /** Keeps an unmounting editor's unsaved edit; it is for the key the store still has open. */
+  function parkDraft(draft: Omit<ParkedDraft, 'key' | 'creating'>): void {
+    parked.value = { ...draft, key: selectedKey.value, creating: creating.value }
+    // The user went elsewhere instead of answering; coming back, they find their edit as it was.
+    pendingSwitch.value = null
+  }
+
+  /** The parked edit, once, if it belongs to what the editor opens now. */
+  function takeParkedDraft(): ParkedDraft | null {
+    const draft = parked.value
+    parked.value = null
+    if (draft === null || draft.key !== selectedKey.value || draft.creating !== creating.value) {
+      return null
+    }
+    return draft
   }
 
   /**
@@ -261,6 +378,7 @@ export const useKeysStore = defineStore('keys', () => {
     value: string,
     options: { base64?: boolean; force?: boolean; ttl?: number } = {},
   ): Promise<WriteOutcome> {
+    dismissTransfer()
     if (key === '') {
       detailError.value = 'The key is empty: type a key name first.'
       return 'failed'
@@ -301,6 +419,7 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   async function remove(key: string): Promise<WriteOutcome> {
+    dismissTransfer()
     const expect = loadedModRevision.value
     writing.value = true
     try {
@@ -313,7 +432,8 @@ export const useKeysStore = defineStore('keys', () => {
         return 'stale'
       }
       patchRows((list) => dropRow(list, key))
-      closeEditor()
+      // The user confirmed the delete: an edit of the key goes with it, without a question.
+      resetEditor(false)
       return 'done'
     } catch (cause) {
       detailError.value = `Could not delete ${key}: ${errorMessage(cause)}`
@@ -326,17 +446,18 @@ export const useKeysStore = defineStore('keys', () => {
   /** Deletes every key under `keyPrefix`; resolves to how many went, or null on failure. */
   async function removePrefix(keyPrefix: string): Promise<number | null> {
     if (keyPrefix === '') {
-      error.value = 'Deleting by prefix needs a prefix: an empty one would delete every key.'
+      transferFailed('Deleting by prefix needs a prefix: an empty one would delete every key.')
       return null
     }
     writing.value = true
     try {
       const result = await api.deleteKey({ key: keyPrefix, prefix: true })
-      if (selectedKey.value?.startsWith(keyPrefix)) closeEditor()
-      await search()
+      if (selectedKey.value?.startsWith(keyPrefix)) resetEditor(false)
+      transferDone(`Deleted ${plural(result.deleted, 'key')} under ${keyPrefix}.`)
+      await listFromStart()
       return result.deleted
     } catch (cause) {
-      error.value = `Could not delete keys under ${keyPrefix}: ${errorMessage(cause)}`
+      transferFailed(`Could not delete keys under ${keyPrefix}: ${errorMessage(cause)}`)
       return null
     } finally {
       writing.value = false
@@ -344,15 +465,33 @@ export const useKeysStore = defineStore('keys', () => {
   }
 
   // ---- import and export --------------------------------------------------------------------
-  const transferMessage = ref<string | null>(null)
+  /**
+   * What the last import, export or delete by prefix did, or why it failed: one line, so a new
+   * outcome replaces the old one (a failed import never sits under the previous one's success).
+   * The user's next action in the view dismisses it too, because from then on the line would
+   * describe something other than what they are looking at.
+   */
+  const transfer = ref<TransferOutcome | null>(null)
+
+  function transferDone(message: string): void {
+    transfer.value = { ok: true, message }
+  }
+
+  function transferFailed(message: string): void {
+    transfer.value = { ok: false, message }
+  }
+
+  function dismissTransfer(): void {
+    transfer.value = null
+  }
 
   async function exportDump(): Promise<KeyDump | null> {
     try {
       const dump = await api.exportKeys(prefix.value === '' ? {} : { prefix: prefix.value })
-      transferMessage.value = `Exported ${dump.keys.length} keys.`
+      transferDone(`Exported ${plural(dump.keys.length, 'key')}.`)
       return dump
     } catch (cause) {
-      error.value = `Could not export keys: ${errorMessage(cause)}`
+      transferFailed(`Could not export keys: ${errorMessage(cause)}`)
       return null
     }
   }
@@ -363,24 +502,25 @@ export const useKeysStore = defineStore('keys', () => {
     try {
       json = JSON.parse(text)
     } catch (cause) {
-      error.value = `${source} is not JSON: ${errorMessage(cause)}`
+      transferFailed(`${source} is not JSON: ${errorMessage(cause)}`)
       return null
     }
     const parsed = keyDumpSchema.safeParse(json)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : ''
-      error.value = `${source} is not a key export${where}: ${issue?.message ?? 'unexpected shape'} (expected { "keys": [{ "key", "value", "base64"? }] })`
+      transferFailed(
+        `${source} is not a key export${where}: ${issue?.message ?? 'unexpected shape'} (expected { "keys": [{ "key", "value", "base64"? }] })`,
+      )
       return null
     }
     try {
       const result = await api.importKeys(parsed.data)
-      transferMessage.value = `Imported ${result.keys} keys from ${source}.`
-      error.value = null
-      await search()
+      transferDone(`Imported ${plural(result.keys, 'key')} from ${source}.`)
+      await listFromStart()
       return result
     } catch (cause) {
-      error.value = `Could not import ${source}: ${errorMessage(cause)}`
+      transferFailed(`Could not import ${source}: ${errorMessage(cause)}`)
       return null
     }
   }
@@ -503,7 +643,7 @@ export const useKeysStore = defineStore('keys', () => {
     reloading = (async () => {
       do {
         reloadAgain = false
-        await search(prefix.value, rows.value.length)
+        await listFromStart(prefix.value, rows.value.length)
       } while (reloadAgain)
     })().finally(() => {
       reloading = null
@@ -544,10 +684,18 @@ export const useKeysStore = defineStore('keys', () => {
     loadDetail,
     startNew,
     closeEditor,
+    unsaved,
+    pendingSwitch,
+    noteUnsaved,
+    discardEdit,
+    keepEditing,
+    parkDraft,
+    takeParkedDraft,
     save,
     remove,
     removePrefix,
-    transferMessage,
+    transfer,
+    transferFailed,
     exportDump,
     importText,
     /** Applies queued live changes now (tests, and a view that wants them before a re-render). */
