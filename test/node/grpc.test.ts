@@ -469,6 +469,28 @@ describe('Watch', () => {
     )
   })
 
+  it('serves etcdctl watch --rev at exactly the compaction revision, as etcd does', async () => {
+    const { endpoint } = await startNode()
+    for (const value of ['a', 'b', 'c']) await etcdctl(endpoint, ['put', 'foo', value]) // 2, 3, 4
+    await etcdctl(endpoint, ['compaction', '3'])
+    const watch = etcdctlChild(endpoint, ['watch', '--rev=3', 'foo'])
+    await eventually(() => watch.output().includes('PUT\nfoo\nc\n'), 'the replay')
+    await etcdctl(endpoint, ['put', 'foo', 'd'])
+    await eventually(() => watch.output().includes('PUT\nfoo\nd\n'), 'the live event')
+    expect(watch.output()).toBe('PUT\nfoo\nb\nPUT\nfoo\nc\nPUT\nfoo\nd\n')
+  })
+
+  it('cancels etcdctl watch --rev=-1 as compacted once the store was compacted', async () => {
+    const { endpoint } = await startNode()
+    for (const value of ['a', 'b']) await etcdctl(endpoint, ['put', 'foo', value])
+    await etcdctl(endpoint, ['compaction', '2'])
+    const watch = etcdctlChild(endpoint, ['watch', '--rev=-1', 'foo'])
+    await eventually(() => watch.output().includes('canceled by the server'), 'the cancel')
+    expect(watch.output()).toContain(
+      'watch was canceled (etcdserver: mvcc: required revision has been compacted)',
+    )
+  })
+
   it('delivers etcd3 watchers their events with previous values, from a past revision too', async () => {
     const { endpoint } = await startNode()
     const client = etcd3(endpoint)
