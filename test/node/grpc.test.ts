@@ -853,6 +853,15 @@ describe('Cluster and Maintenance', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+    // etcd's HashByRev refuses a revision at or below the compaction, the current one too.
+    await etcdctl(endpoint, ['put', 'a', '2'])
+    await etcdctl(endpoint, ['compaction', '3'])
+    for (const revision of ['2', '3']) {
+      expect(await failure(call(endpoint, 'Maintenance', 'HashKV', { revision }))).toEqual({
+        code: grpc.status.OUT_OF_RANGE,
+        details: 'etcdserver: mvcc: required revision has been compacted',
+      })
+    }
     expect(await call(endpoint, 'Auth', 'AuthStatus', {})).toMatchObject({ enabled: false })
     expect(await failure(call(endpoint, 'Auth', 'Authenticate', { name: 'root' }))).toEqual({
       code: grpc.status.FAILED_PRECONDITION,

@@ -49,8 +49,10 @@ export function maintenanceService(ctx: ApiContext): grpc.UntypedServiceImplemen
     HashKV: unary(ctx, 'HashKV', async (req: WireHashKVRequest) => {
       const store = backend.store
       const revision = int64(req.revision, 'revision')
+      // etcd's HashByRev: a revision at or below the compaction is gone (unlike a read at
+      // it), even when it is the current one.
+      if (revision > 0 && revision <= store.compactRevision) throw etcdFailure(ErrCompacted)
       if (revision !== 0 && revision !== store.revision) {
-        if (revision < store.compactRevision) throw etcdFailure(ErrCompacted)
         if (revision > store.revision) throw etcdFailure(ErrFutureRev)
         throw unimplemented(
           `HashKV at a past revision (${revision}) is not supported: ` +
