@@ -873,6 +873,69 @@ describe('Cluster and Maintenance', () => {
   })
 })
 
+// ---- A learner -------------------------------------------------------------------------
+
+describe('a learner serves only endpoint status and serializable reads, as etcd 3.4', () => {
+  const refused = 'Error: etcdserver: rpc not supported for learner'
+
+  it('refuses every other unary call through etcdctl, proposing nothing', async () => {
+    const { endpoint, backend } = await startNode()
+    await etcdctl(endpoint, ['put', 'foo', 'x'])
+    backend.learner = true
+    const proposed = backend.proposals.length
+    const grant = 'Error: failed to grant lease (etcdserver: rpc not supported for learner)'
+    for (const [args, line] of [
+      [['get', 'foo'], refused],
+      [['put', 'foo', 'y'], refused],
+      [['del', 'foo'], refused],
+      [['lease', 'grant', '10'], grant],
+      [['compaction', '2'], refused],
+      [['member', 'list'], refused],
+      [['alarm', 'list'], refused],
+    ] as const) {
+      const run = await etcdctl(endpoint, args)
+      expect({ args, line: errorLine(run), code: run.code }).toEqual({ args, line, code: 1 })
+    }
+    expect(backend.proposals.length).toBe(proposed)
+    expect((await etcdctl(endpoint, ['get', 'foo', '--consistency=s'])).stdout).toBe('foo\nx\n')
+    const status = await etcdctl(endpoint, ['endpoint', 'status', '-w', 'json'])
+    expect(JSON.parse(status.stdout)).toMatchObject([{ Status: { isLearner: true } }])
+    // clientv3 retries the refusals of repeatable calls (Unavailable) before giving up.
+  }, 60_000)
+
+  it('with gRPC status UNAVAILABLE, for a serializable txn, and for every stream', async () => {
+    const { endpoint, backend } = await startNode()
+    backend.learner = true
+    const expected = {
+      code: grpc.status.UNAVAILABLE,
+      details: 'etcdserver: rpc not supported for learner',
+    }
+    // Only a Range may be serializable on a learner; a read-only txn is refused.
+    const txn = { compare: [], success: [{ request_range: { key: b('a'), serializable: true } }] }
+    expect(await failure(call(endpoint, 'KV', 'Txn', txn))).toEqual(expected)
+    expect(await failure(call(endpoint, 'Maintenance', 'HashKV', {}))).toEqual(expected)
+    expect(await failure(call(endpoint, 'Auth', 'AuthStatus', {}))).toEqual(expected)
+    const { stream, ended } = watchStream(endpoint)
+    stream.write({ create_request: { key: b('a') } })
+    expect(await ended).toMatchObject(expected)
+    expect(backend.store.listeners.size).toBe(0)
+    const definition = methodDefinition('Lease', 'LeaseKeepAlive')
+    const keepAlive = rawClient(endpoint).makeBidiStreamRequest(
+      definition.path,
+      definition.requestSerialize,
+      definition.responseDeserialize,
+      new grpc.Metadata(),
+    )
+    keepAlive.on('error', () => {})
+    keepAlive.write({ ID: '1' })
+    expect(await new Promise((resolve) => keepAlive.on('status', resolve))).toMatchObject(expected)
+    expect(backend.keepAlives).toEqual([])
+    // Promoted: served again.
+    backend.learner = false
+    expect((await etcdctl(endpoint, ['put', 'foo', 'z'])).stdout).toBe('OK\n')
+  })
+})
+
 // ---- Forwarding --------------------------------------------------------------------------
 
 describe('a follower forwards what only the leader serves', () => {

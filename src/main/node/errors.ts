@@ -23,6 +23,11 @@ export const ErrLearnerNotReady = err(
 )
 export const ErrPeerURLExist = err('FailedPrecondition', 'etcdserver: Peer URLs already exists')
 export const ErrBadLeaderTransferee = err('FailedPrecondition', 'etcdserver: bad leader transferee')
+/** etcd 3.4's ErrGPRCNotSupportedForLearner (sic): what a learner answers a client (learner.ts). */
+export const ErrNotSupportedForLearner = err(
+  'Unavailable',
+  'etcdserver: rpc not supported for learner',
+)
 /** The transferee did not take over within an election timeout, so the leader gave up. */
 export const ErrTimeoutLeaderTransfer = err(
   'Unavailable',

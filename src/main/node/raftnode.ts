@@ -755,6 +755,17 @@ export class RaftNode implements EtcdBackend {
     return this.raw.raft.role === 'leader'
   }
 
+  isLearner(): boolean {
+    const raft = this.raw.raft
+    let cs = raft.confState()
+    try {
+      cs = raft.confStateAt(this.store.appliedIndex)
+    } catch {
+      // Applied below the log's snapshot cannot last: the configuration in force will do.
+    }
+    return cs.learners.includes(this.cfg.id)
+  }
+
   leaderClientAddress(): string | undefined {
     const lead = this.raw.raft.lead
     if (lead === NONE) return undefined
