@@ -833,6 +833,16 @@ describe('Cluster and Maintenance', () => {
     )
   })
 
+  it('reports a member that knows no leader in endpoint status, as etcd does', async () => {
+    const { endpoint } = await startNode({ role: 'no-leader' })
+    const json = await etcdctl(endpoint, ['endpoint', 'status', '-w', 'json'])
+    const [entry] = JSON.parse(json.stdout) as { Status: Record<string, unknown> }[]
+    expect(entry?.Status.errors).toEqual(['etcdserver: no leader'])
+    expect(entry?.Status.leader).toBeUndefined()
+    const simple = await etcdctl(endpoint, ['endpoint', 'status'])
+    expect(simple.stdout).toMatch(/, etcdserver: no leader\n$/)
+  })
+
   it('hashes, defragments, lists no alarms, and says what it does not support', async () => {
     const { endpoint } = await startNode()
     await etcdctl(endpoint, ['put', 'a', '1'])
