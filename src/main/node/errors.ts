@@ -28,9 +28,13 @@ export const ErrNotSupportedForLearner = err(
   'Unavailable',
   'etcdserver: rpc not supported for learner',
 )
-/** The transferee did not take over within an election timeout, so the leader gave up. */
+/**
+ * The transferee did not take over within an election timeout, so the leader gave up. etcd's
+ * gRPC layer has no code for it and sends Unknown; that matters, as clientv3 retries a
+ * MoveLeader refused with Unavailable until its deadline instead of reporting this.
+ */
 export const ErrTimeoutLeaderTransfer = err(
-  'Unavailable',
+  'Unknown',
   'etcdserver: request timed out, leader transfer took too long',
 )
 

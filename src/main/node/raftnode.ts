@@ -1085,13 +1085,14 @@ export class RaftNode implements EtcdBackend {
     if (!this.raw.raft.confState().voters.includes(target))
       return Promise.resolve(ErrBadLeaderTransferee)
     // The core gives the transfer up after an election timeout (transfersAbandoned); this
-    // timer is the backstop, longer than that however slow the timing is.
+    // timer is the backstop, longer than that however slow the timing is. Either way the
+    // answer is etcd's only timeout answer to MoveLeader.
     const { tickMs, electionTicks } = this.timing
     return new Promise((resolve) => {
       const timer = setTimeout(
         () => {
           this.leaderWaiters = this.leaderWaiters.filter((w) => w.timer !== timer)
-          resolve(ErrTimeout)
+          resolve(ErrTimeoutLeaderTransfer)
         },
         Math.max(REQUEST_TIMEOUT_MS, 3 * electionTicks * tickMs),
       )
