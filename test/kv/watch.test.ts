@@ -46,10 +46,10 @@ describe('watch history', () => {
     expect(!none.compacted && none.events).toEqual([])
   })
 
-  it('refuses a start at or below the compact revision and reports that revision', () => {
+  it('refuses a start below the compact revision and reports that revision', () => {
     const store = history()
     ok(compact(store, { revision: 5 }))
-    expect(eventsSince(store, b('foo'), undefined, 5)).toEqual({
+    expect(eventsSince(store, b('foo'), undefined, 4)).toEqual({
       compacted: true,
       compactRevision: 5,
     })
@@ -62,6 +62,32 @@ describe('watch history', () => {
       '6 PUT fox=1',
       '7 PUT foo=3',
     ])
+  })
+
+  it('serves a start at exactly the compact revision, as etcd does', () => {
+    const store = history()
+    ok(compact(store, { revision: 4 }))
+    const at = eventsSince(store, b('foo'), undefined, 4)
+    expect(!at.compacted && at.events.map(describeEvent)).toEqual([
+      '4 PUT foo=2',
+      '5 DELETE foo= (was 2@4)',
+      '7 PUT foo=3',
+    ])
+    // A tombstone at the compact revision is gone, in etcd too: the watch sees what is left.
+    ok(compact(store, { revision: 5 }))
+    const atDelete = eventsSince(store, b('foo'), undefined, 5)
+    expect(!atDelete.compacted && atDelete.events.map(describeEvent)).toEqual(['7 PUT foo=3'])
+  })
+
+  it('refuses a negative start once something was compacted, and watches from now before', () => {
+    const store = history()
+    const before = eventsSince(store, b('foo'), undefined, -1)
+    expect(before).toEqual({ compacted: false, events: [], revision: 7 })
+    ok(compact(store, { revision: 3 }))
+    expect(eventsSince(store, b('foo'), undefined, -1)).toEqual({
+      compacted: true,
+      compactRevision: 3,
+    })
   })
 
   it('replays the changes of one txn in the order the txn made them, before and after compaction', () => {

@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePorts } from '../../src/main/cluster/workspace'
 import { removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
 import { etcdctl, startEtcd, type CtlResult, type RealEtcd } from '../support/etcd'
 
@@ -182,5 +183,103 @@ describe('etcdctl against RaftLab answers as it does against etcd', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+})
+
+// etcd's answers in states the shared cluster above must not be put in: a learner that stays
+// one, a member that is down, a survivor without quorum. One cluster, taken through them in
+// order.
+describe('etcdctl in a degraded RaftLab cluster answers as etcd does', () => {
+  let c: TestCluster
+  let learner: { id: number; client: string }
+
+  beforeAll(async () => {
+    c = await startCluster({ nodes: 3 })
+    // A learner that is never promoted: what `member add --learner` and a started node make.
+    const m = c.manager
+    const leader = await c.leader()
+    const taken = m.clusterFile.nodes.flatMap((n) =>
+      [n.client, n.peer].map((a) => Number(a.split(':').at(-1))),
+    )
+    const [clientPort, peerPort] = await freePorts(2, taken)
+    const peer = `127.0.0.1:${peerPort}`
+    const added = await c.client(leader).cluster.memberAdd({
+      peerURLs: [`http://${peer}`],
+      isLearner: true,
+    })
+    learner = { id: Number(added.member.ID), client: `127.0.0.1:${clientPort}` }
+    const spec = { id: learner.id, name: `node-${learner.id}`, peer, client: learner.client }
+    await m.update((f) => ({ ...f, nodes: [...f.nodes, { ...spec, join: true }] }))
+    await m.announceAddresses()
+    await m.startNode(learner.id)
+    await etcdctl(m.nodes().find((n) => n.id === leader)?.client ?? '', ['put', 'lk', 'v'])
+    // Caught up: its own store has the put.
+    const deadline = Date.now() + 10_000
+    while ((await etcdctl(learner.client, ['get', 'lk', '--consistency=s'])).stdout !== 'lk\nv\n') {
+      if (Date.now() > deadline) throw new Error('the learner did not catch up within 10 s')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }, 60_000)
+
+  afterAll(async () => {
+    await c?.close()
+    if (c) await removeWorkspace(c.workspace)
+  })
+
+  const client = (id: number): string => c.manager.nodes().find((n) => n.id === id)?.client ?? ''
+  const lastLine = (r: CtlResult): string => r.stderr.trim().split('\n').at(-1) ?? ''
+
+  it('a learner refuses writes, linearizable reads and compaction, and serves the rest', async () => {
+    const refused = 'Error: etcdserver: rpc not supported for learner'
+    const put = await etcdctl(learner.client, ['put', 'lk', 'from-learner'])
+    expect([lastLine(put), put.code]).toEqual([refused, 1])
+    const compaction = await etcdctl(learner.client, ['compaction', '2'])
+    expect([lastLine(compaction), compaction.code]).toEqual([refused, 1])
+    const get = await etcdctl(learner.client, ['get', 'lk'])
+    expect([lastLine(get), get.code]).toEqual([refused, 1])
+    // Nothing reached the log: the value stands and nothing was compacted.
+    const leader = await c.leader()
+    expect((await etcdctl(client(leader), ['get', 'lk', '--rev=1'])).code).toBe(0)
+    expect((await etcdctl(client(leader), ['get', 'lk'])).stdout).toBe('lk\nv\n')
+    expect((await etcdctl(learner.client, ['get', 'lk', '--consistency=s'])).stdout).toBe('lk\nv\n')
+    const status = await etcdctl(learner.client, ['endpoint', 'status', '-w', 'json'])
+    expect(JSON.parse(status.stdout)).toMatchObject([{ Status: { isLearner: true } }])
+  }, 60_000)
+
+  it('move-leader to a member that is down: etcd’s leader transfer timeout, soon', async () => {
+    const leader = await c.leader()
+    const victim = c.manager.nodes().find((n) => n.id !== leader && n.id !== learner.id)
+    if (!victim) throw new Error('no follower')
+    await c.manager.killNode(victim.id)
+    const started = Date.now()
+    const r = await etcdctl(client(leader), ['move-leader', victim.id.toString(16)])
+    expect(lastLine(r)).toBe(
+      'Error: rpc error: code = Unknown desc = etcdserver: request timed out, leader transfer took too long',
+    )
+    expect(r.code).toBe(1)
+    // Within a few election timeouts (400-800 ms here), well before etcdctl gives up.
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
+  it('endpoint status of a voter without quorum reports "etcdserver: no leader"', async () => {
+    const leader = await c.leader()
+    const voters = c.manager
+      .nodes()
+      .filter((n) => n.running && n.id !== learner.id)
+      .map((n) => n.id)
+    const survivor = voters.find((id) => id !== leader) ?? leader
+    for (const id of voters) if (id !== survivor) await c.manager.killNode(id)
+    await expect
+      .poll(
+        async () => {
+          const r = await etcdctl(client(survivor), ['endpoint', 'status', '-w', 'json'])
+          return (JSON.parse(r.stdout || '[{}]') as { Status?: { errors?: string[] } }[])[0]?.Status
+            ?.errors
+        },
+        { timeout: 10_000, interval: 300 },
+      )
+      .toEqual(['etcdserver: no leader'])
+    const simple = await etcdctl(client(survivor), ['endpoint', 'status'])
+    expect(simple.stdout).toMatch(/, etcdserver: no leader\n$/)
   })
 })

@@ -469,6 +469,28 @@ describe('Watch', () => {
     )
   })
 
+  it('serves etcdctl watch --rev at exactly the compaction revision, as etcd does', async () => {
+    const { endpoint } = await startNode()
+    for (const value of ['a', 'b', 'c']) await etcdctl(endpoint, ['put', 'foo', value]) // 2, 3, 4
+    await etcdctl(endpoint, ['compaction', '3'])
+    const watch = etcdctlChild(endpoint, ['watch', '--rev=3', 'foo'])
+    await eventually(() => watch.output().includes('PUT\nfoo\nc\n'), 'the replay')
+    await etcdctl(endpoint, ['put', 'foo', 'd'])
+    await eventually(() => watch.output().includes('PUT\nfoo\nd\n'), 'the live event')
+    expect(watch.output()).toBe('PUT\nfoo\nb\nPUT\nfoo\nc\nPUT\nfoo\nd\n')
+  })
+
+  it('cancels etcdctl watch --rev=-1 as compacted once the store was compacted', async () => {
+    const { endpoint } = await startNode()
+    for (const value of ['a', 'b']) await etcdctl(endpoint, ['put', 'foo', value])
+    await etcdctl(endpoint, ['compaction', '2'])
+    const watch = etcdctlChild(endpoint, ['watch', '--rev=-1', 'foo'])
+    await eventually(() => watch.output().includes('canceled by the server'), 'the cancel')
+    expect(watch.output()).toContain(
+      'watch was canceled (etcdserver: mvcc: required revision has been compacted)',
+    )
+  })
+
   it('delivers etcd3 watchers their events with previous values, from a past revision too', async () => {
     const { endpoint } = await startNode()
     const client = etcd3(endpoint)
@@ -811,6 +833,16 @@ describe('Cluster and Maintenance', () => {
     )
   })
 
+  it('reports a member that knows no leader in endpoint status, as etcd does', async () => {
+    const { endpoint } = await startNode({ role: 'no-leader' })
+    const json = await etcdctl(endpoint, ['endpoint', 'status', '-w', 'json'])
+    const [entry] = JSON.parse(json.stdout) as { Status: Record<string, unknown> }[]
+    expect(entry?.Status.errors).toEqual(['etcdserver: no leader'])
+    expect(entry?.Status.leader).toBeUndefined()
+    const simple = await etcdctl(endpoint, ['endpoint', 'status'])
+    expect(simple.stdout).toMatch(/, etcdserver: no leader\n$/)
+  })
+
   it('hashes, defragments, lists no alarms, and says what it does not support', async () => {
     const { endpoint } = await startNode()
     await etcdctl(endpoint, ['put', 'a', '1'])
@@ -831,6 +863,15 @@ describe('Cluster and Maintenance', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+    // etcd's HashByRev refuses a revision at or below the compaction, the current one too.
+    await etcdctl(endpoint, ['put', 'a', '2'])
+    await etcdctl(endpoint, ['compaction', '3'])
+    for (const revision of ['2', '3']) {
+      expect(await failure(call(endpoint, 'Maintenance', 'HashKV', { revision }))).toEqual({
+        code: grpc.status.OUT_OF_RANGE,
+        details: 'etcdserver: mvcc: required revision has been compacted',
+      })
+    }
     expect(await call(endpoint, 'Auth', 'AuthStatus', {})).toMatchObject({ enabled: false })
     expect(await failure(call(endpoint, 'Auth', 'Authenticate', { name: 'root' }))).toEqual({
       code: grpc.status.FAILED_PRECONDITION,
@@ -839,6 +880,69 @@ describe('Cluster and Maintenance', () => {
     expect((await failure(call(endpoint, 'Auth', 'UserAdd', { name: 'u' }))).code).toBe(
       grpc.status.UNIMPLEMENTED,
     )
+  })
+})
+
+// ---- A learner -------------------------------------------------------------------------
+
+describe('a learner serves only endpoint status and serializable reads, as etcd 3.4', () => {
+  const refused = 'Error: etcdserver: rpc not supported for learner'
+
+  it('refuses every other unary call through etcdctl, proposing nothing', async () => {
+    const { endpoint, backend } = await startNode()
+    await etcdctl(endpoint, ['put', 'foo', 'x'])
+    backend.learner = true
+    const proposed = backend.proposals.length
+    const grant = 'Error: failed to grant lease (etcdserver: rpc not supported for learner)'
+    for (const [args, line] of [
+      [['get', 'foo'], refused],
+      [['put', 'foo', 'y'], refused],
+      [['del', 'foo'], refused],
+      [['lease', 'grant', '10'], grant],
+      [['compaction', '2'], refused],
+      [['member', 'list'], refused],
+      [['alarm', 'list'], refused],
+    ] as const) {
+      const run = await etcdctl(endpoint, args)
+      expect({ args, line: errorLine(run), code: run.code }).toEqual({ args, line, code: 1 })
+    }
+    expect(backend.proposals.length).toBe(proposed)
+    expect((await etcdctl(endpoint, ['get', 'foo', '--consistency=s'])).stdout).toBe('foo\nx\n')
+    const status = await etcdctl(endpoint, ['endpoint', 'status', '-w', 'json'])
+    expect(JSON.parse(status.stdout)).toMatchObject([{ Status: { isLearner: true } }])
+    // clientv3 retries the refusals of repeatable calls (Unavailable) before giving up.
+  }, 60_000)
+
+  it('with gRPC status UNAVAILABLE, for a serializable txn, and for every stream', async () => {
+    const { endpoint, backend } = await startNode()
+    backend.learner = true
+    const expected = {
+      code: grpc.status.UNAVAILABLE,
+      details: 'etcdserver: rpc not supported for learner',
+    }
+    // Only a Range may be serializable on a learner; a read-only txn is refused.
+    const txn = { compare: [], success: [{ request_range: { key: b('a'), serializable: true } }] }
+    expect(await failure(call(endpoint, 'KV', 'Txn', txn))).toEqual(expected)
+    expect(await failure(call(endpoint, 'Maintenance', 'HashKV', {}))).toEqual(expected)
+    expect(await failure(call(endpoint, 'Auth', 'AuthStatus', {}))).toEqual(expected)
+    const { stream, ended } = watchStream(endpoint)
+    stream.write({ create_request: { key: b('a') } })
+    expect(await ended).toMatchObject(expected)
+    expect(backend.store.listeners.size).toBe(0)
+    const definition = methodDefinition('Lease', 'LeaseKeepAlive')
+    const keepAlive = rawClient(endpoint).makeBidiStreamRequest(
+      definition.path,
+      definition.requestSerialize,
+      definition.responseDeserialize,
+      new grpc.Metadata(),
+    )
+    keepAlive.on('error', () => {})
+    keepAlive.write({ ID: '1' })
+    expect(await new Promise((resolve) => keepAlive.on('status', resolve))).toMatchObject(expected)
+    expect(backend.keepAlives).toEqual([])
+    // Promoted: served again.
+    backend.learner = false
+    expect((await etcdctl(endpoint, ['put', 'foo', 'z'])).stdout).toBe('OK\n')
   })
 })
 

@@ -9,6 +9,8 @@ export type GrpcCode =
   | 'ResourceExhausted'
   | 'OutOfRange'
   | 'Unavailable'
+  /** What etcd answers an error its gRPC layer has no code for (togRPCError). */
+  | 'Unknown'
 
 /** Numeric gRPC status codes, for @grpc/grpc-js. */
 export const GRPC_STATUS: Readonly<Record<GrpcCode, number>> = {
@@ -18,6 +20,7 @@ export const GRPC_STATUS: Readonly<Record<GrpcCode, number>> = {
   FailedPrecondition: 9,
   OutOfRange: 11,
   Unavailable: 14,
+  Unknown: 2,
 }
 
 export interface EtcdError {

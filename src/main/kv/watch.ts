@@ -35,9 +35,13 @@ export type HistoryResult =
     }
 
 /**
- * Events on [key, rangeEnd) from `startRevision` (<= 0: none, a watch from now). A start at or
- * below the compact revision is refused: the tombstones of that revision are gone, so the
- * answer could silently miss deletes (etcd accepts a start equal to it).
+ * Events on [key, rangeEnd) from `startRevision` (0: none, a watch from now). As in etcd, a
+ * start below the compact revision is refused, and a start equal to it is served: it sees the
+ * writes of that revision that compaction kept, which are all of them but a delete (a
+ * tombstone at the compact revision is dropped, in etcd too). etcd's store begins with a
+ * compact revision of -1, so a negative start is refused only once something was compacted;
+ * before that it is a watch from now, as etcd's is (it finds nothing from a negative revision
+ * and then follows new writes).
  */
 export function eventsSince(
   store: Store,
@@ -45,7 +49,8 @@ export function eventsSince(
   rangeEnd: Uint8Array | undefined,
   startRevision: number,
 ): HistoryResult {
-  if (startRevision > 0 && startRevision <= store.compactRevision) {
+  const compacted = store.compactRevision > 0
+  if (compacted && startRevision !== 0 && startRevision < store.compactRevision) {
     return { compacted: true, compactRevision: store.compactRevision }
   }
   if (startRevision <= 0) return { compacted: false, events: [], revision: store.revision }

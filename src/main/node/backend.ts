@@ -49,6 +49,11 @@ export interface EtcdBackend {
   header(): Header
   isLeader(): boolean
   /**
+   * Whether this node is a learner of the membership it has applied (a node that is not a
+   * member of it yet, such as one still joining, is not).
+   */
+  isLearner(): boolean
+  /**
    * The leader's client address ("127.0.0.1:2379") for requests only the leader serves, or
    * undefined when no leader is known (the API answers "etcdserver: no leader").
    */

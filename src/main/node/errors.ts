@@ -27,9 +27,18 @@ export const ErrNotEnoughStartedMembers = err(
 )
 export const ErrPeerURLExist = err('FailedPrecondition', 'etcdserver: Peer URLs already exists')
 export const ErrBadLeaderTransferee = err('FailedPrecondition', 'etcdserver: bad leader transferee')
-/** The transferee did not take over within an election timeout, so the leader gave up. */
-export const ErrTimeoutLeaderTransfer = err(
+/** etcd 3.4's ErrGPRCNotSupportedForLearner (sic): what a learner answers a client (learner.ts). */
+export const ErrNotSupportedForLearner = err(
   'Unavailable',
+  'etcdserver: rpc not supported for learner',
+)
+/**
+ * The transferee did not take over within an election timeout, so the leader gave up. etcd's
+ * gRPC layer has no code for it and sends Unknown; that matters, as clientv3 retries a
+ * MoveLeader refused with Unavailable until its deadline instead of reporting this.
+ */
+export const ErrTimeoutLeaderTransfer = err(
+  'Unknown',
   'etcdserver: request timed out, leader transfer took too long',
 )
 

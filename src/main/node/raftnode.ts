@@ -808,6 +808,17 @@ export class RaftNode implements EtcdBackend {
     return this.raw.raft.role === 'leader'
   }
 
+  isLearner(): boolean {
+    const raft = this.raw.raft
+    let cs = raft.confState()
+    try {
+      cs = raft.confStateAt(this.store.appliedIndex)
+    } catch {
+      // Applied below the log's snapshot cannot last: the configuration in force will do.
+    }
+    return cs.learners.includes(this.cfg.id)
+  }
+
   leaderClientAddress(): string | undefined {
     const lead = this.raw.raft.lead
     if (lead === NONE) return undefined
@@ -1179,13 +1190,14 @@ export class RaftNode implements EtcdBackend {
     if (!this.raw.raft.confState().voters.includes(target))
       return Promise.resolve(ErrBadLeaderTransferee)
     // The core gives the transfer up after an election timeout (transfersAbandoned); this
-    // timer is the backstop, longer than that however slow the timing is.
+    // timer is the backstop, longer than that however slow the timing is. Either way the
+    // answer is etcd's only timeout answer to MoveLeader.
     const { tickMs, electionTicks } = this.timing
     return new Promise((resolve) => {
       const timer = setTimeout(
         () => {
           this.leaderWaiters = this.leaderWaiters.filter((w) => w.timer !== timer)
-          resolve(ErrTimeout)
+          resolve(ErrTimeoutLeaderTransfer)
         },
         Math.max(REQUEST_TIMEOUT_MS, 3 * electionTicks * tickMs),
       )

@@ -43,6 +43,8 @@ export interface FakeBackendOptions {
 
 export interface FakeBackend extends EtcdBackend {
   role: FakeRole
+  /** Whether this node is a learner of its membership (the API then refuses most calls). */
+  learner: boolean
   leaderAddress: string | undefined
   leader: FakeBackend | undefined
   store: Store
@@ -73,6 +75,7 @@ export function createFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
 
   const backend: FakeBackend = {
     role: opts.role ?? 'leader',
+    learner: false,
     leaderAddress: opts.leaderAddress,
     leader: opts.leader,
     store,
@@ -100,6 +103,10 @@ export function createFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
 
     isLeader() {
       return backend.role === 'leader'
+    },
+
+    isLearner() {
+      return backend.learner
     },
 
     leaderClientAddress() {
@@ -174,7 +181,7 @@ export function createFakeBackend(opts: FakeBackendOptions = {}): FakeBackend {
         raftIndex: index,
         raftTerm: backend.term,
         raftAppliedIndex: index,
-        isLearner: false,
+        isLearner: backend.learner,
         errors: [],
       }
     },

@@ -36,7 +36,7 @@ export function plainClient(endpoints: readonly string[], dialTimeout = 2000): E
  * connection was never established, so the request never left this process.
  */
 function definitelyNotApplied(e: unknown): boolean {
-  return /etcdserver: no leader|ECONNREFUSED|No connection established/.test(
+  return /etcdserver: no leader|rpc not supported for learner|ECONNREFUSED|No connection established/.test(
     (e as Error).message ?? '',
   )
 }

@@ -4,6 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js'
 import { ErrCompacted, ErrFutureRev, hash } from '../../kv'
+import { ErrNoLeader } from '../errors'
 import { header, onLeader, unary, type ApiContext } from './context'
 import { serviceDefinition } from './proto'
 import { check, ErrAuthNotEnabled, etcdFailure, toStatus, unimplemented } from './status'
@@ -25,6 +26,8 @@ export function maintenanceService(ctx: ApiContext): grpc.UntypedServiceImplemen
 
     Status: unary(ctx, 'Status', async () => {
       const status = backend.status()
+      // etcd's Status tells a member without a leader by its errors (etcdctl's ERRORS column).
+      const errors = status.leader === 0 ? [...status.errors, ErrNoLeader.message] : status.errors
       return {
         header: header(ctx),
         version: status.version,
@@ -33,7 +36,7 @@ export function maintenanceService(ctx: ApiContext): grpc.UntypedServiceImplemen
         raftIndex: status.raftIndex,
         raftTerm: status.raftTerm,
         raftAppliedIndex: status.raftAppliedIndex,
-        errors: [...status.errors],
+        errors: [...errors],
         dbSizeInUse: status.dbSize,
         isLearner: status.isLearner,
       }
@@ -49,8 +52,10 @@ export function maintenanceService(ctx: ApiContext): grpc.UntypedServiceImplemen
     HashKV: unary(ctx, 'HashKV', async (req: WireHashKVRequest) => {
       const store = backend.store
       const revision = int64(req.revision, 'revision')
+      // etcd's HashByRev: a revision at or below the compaction is gone (unlike a read at
+      // it), even when it is the current one.
+      if (revision > 0 && revision <= store.compactRevision) throw etcdFailure(ErrCompacted)
       if (revision !== 0 && revision !== store.revision) {
-        if (revision < store.compactRevision) throw etcdFailure(ErrCompacted)
         if (revision > store.revision) throw etcdFailure(ErrFutureRev)
         throw unimplemented(
           `HashKV at a past revision (${revision}) is not supported: ` +

@@ -9,8 +9,9 @@ import type { ApiContext } from './context'
 import { createLeaderClients, DEFAULT_FORWARD_TIMEOUT_MS } from './forward'
 import { kvService } from './kv'
 import { leaseService } from './lease'
+import { refuseOnLearner } from './learner'
 import { authService, maintenanceService } from './maintenance'
-import { serviceDefinition } from './proto'
+import { serviceDefinition, type ServiceName } from './proto'
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, watchService } from './watch'
 
 /**
@@ -71,12 +72,17 @@ export async function startEtcdServer(
     // every call (about 5% of a busy node's).
     'grpc.enable_channelz': 0,
   })
-  server.addService(serviceDefinition('KV'), kvService(ctx))
-  server.addService(serviceDefinition('Watch'), watchService(ctx))
-  server.addService(serviceDefinition('Lease'), leaseService(ctx))
-  server.addService(serviceDefinition('Cluster'), clusterService(ctx))
-  server.addService(serviceDefinition('Maintenance'), maintenanceService(ctx))
-  server.addService(serviceDefinition('Auth'), authService(ctx))
+  const services: Record<ServiceName, grpc.UntypedServiceImplementation> = {
+    KV: kvService(ctx),
+    Watch: watchService(ctx),
+    Lease: leaseService(ctx),
+    Cluster: clusterService(ctx),
+    Maintenance: maintenanceService(ctx),
+    Auth: authService(ctx),
+  }
+  for (const name of Object.keys(services) as ServiceName[]) {
+    server.addService(serviceDefinition(name), refuseOnLearner(ctx, name, services[name]))
+  }
 
   const hostPort = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`
   const port = await new Promise<number>((resolve, reject) => {
