@@ -379,11 +379,15 @@ export class ClusterService implements ClusterApi {
   /** Client addresses of the running nodes, the leader first. */
   private endpoints(): string[] {
     const leader = this.manager.leader()
-    return this.manager
-      .nodes()
-      .filter((n) => n.running && this.manager.phase(n.id) !== 'paused')
-      .sort((a, b) => Number(b.id === leader) - Number(a.id === leader))
-      .map((n) => n.client)
+    return (
+      this.manager
+        .nodes()
+        // A learner refuses client calls, as etcd's do (while Add node catches one up).
+        .filter((n) => n.running && this.manager.phase(n.id) !== 'paused')
+        .filter((n) => !(n.state?.confState.learners ?? []).includes(n.id))
+        .sort((a, b) => Number(b.id === leader) - Number(a.id === leader))
+        .map((n) => n.client)
+    )
   }
 
   private nodeView(id: number): NodeView {
