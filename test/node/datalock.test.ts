@@ -167,6 +167,7 @@ describe('the data directory lock', { timeout: 60_000 }, () => {
     first.kill('SIGSTOP')
     first.disconnect()
     const second = await startNode(dir)
+    // A clean shutdown: the reports it sends on resuming must not crash it (EPIPE).
     expect(await firstExit).toBe(0)
     expect(await get(second.client, 'kept')).toBe('yes')
     expect(Number(await readFile(join(dir, 'node.lock'), 'utf8'))).toBe(second.child.pid)

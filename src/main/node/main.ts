@@ -119,8 +119,11 @@ async function main(): Promise<void> {
   void node.measureDbSize().catch(() => {})
 
   if (process.send && process.connected) {
+    // The manager may be gone before 'disconnect' is seen (it died; this process was paused):
+    // the write then fails with EPIPE, which without a callback is an 'error' event that
+    // nothing handles, and the node would crash instead of shutting down on 'disconnect'.
     const send = (r: NodeReport): void => {
-      if (process.connected) process.send?.(r)
+      if (process.connected) process.send?.(r, undefined, undefined, () => {})
     }
     process.on('message', attachControl(node, send))
   }
