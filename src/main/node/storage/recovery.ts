@@ -109,7 +109,9 @@ export async function readDataDir(dir: string): Promise<DataDirContents> {
   // A node writes its term before it accepts anything of a later term than the bootstrap's,
   // so a log or snapshot past term 1 with no hard state at all means state.db was emptied or
   // lost: started with term 0 and no vote, the node could vote twice in one term.
-  const seen = Math.max(snapshot?.meta.term ?? 0, ...all.map((l) => l.entry.term))
+  // A loop, not Math.max(...terms): a long log would overflow the call's argument limit.
+  let seen = snapshot?.meta.term ?? 0
+  for (const l of all) if (l.entry.term > seen) seen = l.entry.term
   if (persisted === undefined && seen > 1) {
     throw new Error(
       `${state.path} holds no term or vote, but the node's log reached term ${seen}: the file ` +
