@@ -2,7 +2,7 @@
 // moment, of which exactly one may win. Real processes, since a lock names its owner by pid.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useTempDirs } from './support/tmp'
@@ -28,6 +28,24 @@ const CONTENDER = `
   })
 `
 
+// A contender that waits its turn: once it has the lock it records entering and leaving a
+// critical section in a shared file, holds the lock a moment, and releases it.
+const PATIENT = `
+  import { appendFileSync } from 'node:fs'
+  import { takePidLock } from './src/main/node/pidlock.ts'
+  const [path, journal] = process.argv.slice(1)
+  process.stdout.write('ready\\n')
+  process.stdin.once('data', async () => {
+    const lock = await takePidLock(path, { waitMs: 20000, busy: (o) => new Error('busy ' + o) })
+    appendFileSync(journal, 'enter ' + process.pid + '\\n')
+    await new Promise((r) => setTimeout(r, 100))
+    appendFileSync(journal, 'leave ' + process.pid + '\\n')
+    await lock.release()
+    process.stdout.write('done\\n')
+    process.exit(0)
+  })
+`
+
 const children: ChildProcess[] = []
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
@@ -41,14 +59,18 @@ async function deadPid(): Promise<number> {
   return c.pid!
 }
 
-function contender(path: string): {
+function contender(
+  path: string,
+  script = CONTENDER,
+  args: string[] = [],
+): {
   child: ChildProcess
   lines: string[]
   line: () => Promise<string>
 } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', CONTENDER, path],
+    ['--import', 'tsx', '--input-type=module', '-e', script, path, ...args],
     {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -98,5 +120,30 @@ describe('pid lock', () => {
       // Nothing is left behind: no lock, no guard, no contender's own file.
       expect(await readdir(dir)).toEqual([])
     }
+  }, 60_000)
+
+  it('takes turns after waiting on a live owner that then dies', async () => {
+    // Waiting first matters: a takeover guard linked from a file made when the wait began
+    // would look as old as the wait, and be taken for a dead process's.
+    const dir = await tempDir()
+    const path = join(dir, 'node.lock')
+    const journal = join(dir, 'journal')
+    const owner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60000)'])
+    children.push(owner)
+    await writeFile(path, String(owner.pid))
+    const cs = Array.from({ length: CONTENDERS }, () => contender(path, PATIENT, [journal]))
+    for (const c of cs) expect(await c.line()).toBe('ready')
+    for (const c of cs) c.child.stdin!.write('go\n')
+    await new Promise((r) => setTimeout(r, 1500))
+    owner.kill('SIGKILL')
+    for (const c of cs) expect(await c.line()).toBe('done')
+    // Each one in turn: every enter is followed by the same process's leave.
+    const lines = (await readFile(journal, 'utf8')).trim().split('\n')
+    expect(lines).toHaveLength(2 * CONTENDERS)
+    for (let i = 0; i < lines.length; i += 2) {
+      const pid = lines[i]!.split(' ')[1]
+      expect([lines[i], lines[i + 1]]).toEqual([`enter ${pid}`, `leave ${pid}`])
+    }
+    expect((await readdir(dir)).sort()).toEqual(['journal'])
   }, 60_000)
 })

@@ -79,7 +79,7 @@ export async function takePidLock(path: string, opts: PidLockOptions): Promise<P
         await sleep(POLL_MS)
         continue
       }
-      if (await removeStale(path, mine, owner)) stale++
+      if (await removeStale(path, owner)) stale++
     }
     throw new Error(`cannot take the lock ${path}`)
   } finally {
@@ -92,27 +92,46 @@ export async function takePidLock(path: string, opts: PidLockOptions): Promise<P
  * says whether this attempt counts as a takeover. Under the takeover lock, so that no process
  * removes a lock another has just taken.
  */
-async function removeStale(path: string, mine: string, owner: number): Promise<boolean> {
+async function removeStale(path: string, owner: number): Promise<boolean> {
   const guard = `${path}.takeover`
+  // A file of its own, written now: a guard's age is its file's, and a link keeps the linked
+  // file's times, so linking the lock attempt's older file would make a fresh guard look old.
+  const fresh = `${guard}.${process.pid}`
+  await writeFile(fresh, String(process.pid))
+  let ours: number
   try {
-    await link(mine, guard)
+    await link(fresh, guard)
+    ours = (await stat(guard)).ino
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    const seen = await stat(guard).catch(() => undefined)
+    // Gone meanwhile: the next round may take it.
+    if (seen === undefined) return false
     const holder = await ownerOf(guard)
-    const age = Date.now() - ((await stat(guard).catch(() => undefined))?.mtimeMs ?? 0)
     // Another process is taking over: look again once it is done, which takes milliseconds. A
     // guard left by a process that died holding it (its pid dead, or reused by now) must not
     // block every later start.
-    if (holder > 0 && processAlive(holder) && age < GUARD_STALE_MS) await sleep(POLL_MS / 10)
-    else await unlink(guard).catch(() => {})
+    if (holder > 0 && processAlive(holder) && Date.now() - seen.mtimeMs < GUARD_STALE_MS) {
+      await sleep(POLL_MS / 10)
+    } else {
+      await unlinkIfSame(guard, seen.ino)
+    }
     return false
+  } finally {
+    await unlink(fresh).catch(() => {})
   }
   try {
     if ((await ownerOf(path)) === owner) await unlink(path).catch(() => {})
     return true
   } finally {
-    await unlink(guard).catch(() => {})
+    await unlinkIfSame(guard, ours)
   }
+}
+
+/** Removes `path` if it is still the file (inode) that was looked at, not a newer one. */
+async function unlinkIfSame(path: string, ino: number): Promise<void> {
+  const now = await stat(path).catch(() => undefined)
+  if (now?.ino === ino) await unlink(path).catch(() => {})
 }
 
 function sleep(ms: number): Promise<void> {
