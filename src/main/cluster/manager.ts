@@ -199,12 +199,34 @@ export class ClusterManager {
     let p = this.procs.get(id)
     if (p) return p
     p = new NodeProcess(this.launchOf(id))
-    p.onState = (s) => this.onState(id, s)
+    p.onState = (s) => {
+      if (s.term > 0 || s.lastIndex > 0) this.markRun(id)
+      this.onState(id, s)
+    }
     p.onEvent = (e) => this.onEvent(id, e)
     p.onExit = (e) => this.exited(e)
     this.procs.set(id, p)
     return p
   }
+
+  /**
+   * Records in cluster.json that node `id` holds state it must not lose (a term, a log entry):
+   * from then on it may not start from an empty data directory. Not at its first start: a node
+   * added to the cluster holds nothing until the leader first reaches it, and one restarted
+   * before that lost nothing.
+   */
+  private markRun(id: number): void {
+    if (this.marking.has(id) || this.clusterFile.nodes.find((n) => n.id === id)?.hasRun) return
+    this.marking.add(id)
+    void this.update((c) => ({
+      ...c,
+      nodes: c.nodes.map((n) => (n.id === id ? { ...n, hasRun: true } : n)),
+    }))
+      .catch(() => {})
+      .finally(() => this.marking.delete(id))
+  }
+
+  private readonly marking = new Set<number>()
 
   phase(id: number): ProcessPhase {
     return this.phases.get(id) ?? 'stopped'
@@ -262,12 +284,6 @@ export class ClusterManager {
       throw e
     }
     this.setPhase(id, 'running')
-    if (!spec.hasRun) {
-      await this.update((c) => ({
-        ...c,
-        nodes: c.nodes.map((n) => (n.id === id ? { ...n, hasRun: true } : n)),
-      }))
-    }
     const rules = this.faultRulesFor(id)
     if (rules.length > 0) await p.request({ method: 'setFaults', rules }).catch(() => {})
     await p.request({ method: 'learnMemberAddresses', members: this.addresses() }).catch(() => {})

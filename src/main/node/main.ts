@@ -9,7 +9,7 @@ import { parseArgs, splitHostPort, USAGE } from './config'
 import { startEtcdServer } from './grpc'
 import { startIdleWatcher } from './idle'
 import { createLogger } from './logger'
-import { processStopped, takePidLock } from './pidlock'
+import { processCommandLine, processStopped, takePidLock } from './pidlock'
 import { RaftNode } from './raftnode'
 
 /** How long a node waits for another process to let go of its data directory. */
@@ -72,7 +72,9 @@ async function main(): Promise<void> {
       log('warn', 'waiting for the process that holds this data directory to exit', { pid })
       // A predecessor that was paused (SIGSTOP) when its manager died would hold the directory
       // for ever: it cannot notice its closed control channel. Resumed, it does, and exits.
-      if (processStopped(pid)) {
+      // Only a node process of this directory: a lock's pid may belong to another process by
+      // now, and resuming someone's suspended job is not ours to do.
+      if (processStopped(pid) && processCommandLine(pid).includes(dataDir)) {
         log('warn', 'that process is paused; resuming it so that it can exit', { pid })
         try {
           process.kill(pid, 'SIGCONT')

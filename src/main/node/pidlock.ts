@@ -41,14 +41,24 @@ export function processAlive(pid: number): boolean {
 
 /**
  * Whether process `pid` is stopped by a signal (SIGSTOP, as the manager pauses a node): state
- * T in /proc/PID/stat. False where there is no /proc, or for a process that is gone.
+ * T in /proc/PID/stat (not t, a process held by a debugger). False where there is no /proc,
+ * or for a process that is gone.
  */
 export function processStopped(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] === 'T'
   } catch {
     return false
+  }
+}
+
+/** Process `pid`'s command line, its arguments joined by spaces; '' where it cannot be read. */
+export function processCommandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+  } catch {
+    return ''
   }
 }
 
