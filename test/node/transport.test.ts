@@ -449,7 +449,14 @@ describe('PeerTransport', () => {
     const [a, b] = (await startCluster(2, { handshakeTimeoutMs: 300 })) as [TestNode, TestNode]
     const port = a.t.address.port
     const cases: [string, Buffer, RegExp][] = [
-      ['random bytes', Buffer.from(randomBytes(256, 9)), /exceeds the maximum of 8388608 bytes/],
+      // Until its hello, a connection may send only small frames: a full-size one would be
+      // buffered before anyone knows who sent it.
+      ['random bytes', Buffer.from(randomBytes(256, 9)), /exceeds the maximum of 4096 bytes/],
+      [
+        'a full-size frame before the hello',
+        Buffer.from([0, 0x50, 0, 0, 1, 2, 3]),
+        /frame length 5242880 exceeds the maximum of 4096 bytes/,
+      ],
       ['a huge length', Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), /frame length 2147483647/],
       [
         'an HTTP request',

@@ -1,6 +1,7 @@
 // A node's configuration: from a JSON file (`--config node.json`), from flags, or both (flags
 // win). Every field is checked, and a bad one is named in the error.
 
+import { MAX_CLUSTER_NAME_BYTES } from './transport/codec'
 import { readFileSync } from 'node:fs'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../../shared/defaults'
 
@@ -112,6 +113,16 @@ function positiveInt(v: unknown, what: string): number {
   return n
 }
 
+function clusterNameOf(v: unknown): string {
+  if (v === undefined || v === '') return 'raftlab'
+  if (typeof v !== 'string')
+    throw new Error(`clusterName must be a string, got ${JSON.stringify(v)}`)
+  if (Buffer.byteLength(v) > MAX_CLUSTER_NAME_BYTES) {
+    throw new Error(`clusterName is longer than ${MAX_CLUSTER_NAME_BYTES} bytes`)
+  }
+  return v
+}
+
 /** Builds and validates a configuration from a raw object (a parsed config file and flags). */
 export function resolveConfig(raw: Record<string, unknown>): NodeConfig {
   const id = positiveInt(raw.id, 'id')
@@ -141,8 +152,7 @@ export function resolveConfig(raw: Record<string, unknown>): NodeConfig {
   const cfg: NodeConfig = {
     id,
     name: typeof raw.name === 'string' && raw.name !== '' ? raw.name : `node-${id}`,
-    clusterName:
-      typeof raw.clusterName === 'string' && raw.clusterName !== '' ? raw.clusterName : 'raftlab',
+    clusterName: clusterNameOf(raw.clusterName),
     dataDir: raw.dataDir,
     peerAddr,
     clientAddr,

@@ -104,6 +104,9 @@ export type ForwardReply = {
 export type PeerMessage = Message | ForwardRequest | ForwardReply
 export type PeerMessageType = PeerMessage['type']
 
+/** A cluster name's limit in UTF-8 bytes: it travels in every hello, which is kept small. */
+export const MAX_CLUSTER_NAME_BYTES = 1024
+
 export interface Hello {
   readonly version: number
   readonly clusterId: string

@@ -24,7 +24,8 @@ export function encodeFrame(payload: Uint8Array, maxFrameBytes: number): Buffer 
 }
 
 export class FrameDecoder {
-  private readonly maxFrameBytes: number
+  /** May change between frames: a connection allows full-size frames only after its hello. */
+  maxFrameBytes: number
   private chunks: Buffer[] = []
   private buffered = 0
   /** Payload length of the frame being assembled; -1 while its header is incomplete. */

@@ -107,6 +107,14 @@ export const DEFAULT_MAX_QUEUE_MESSAGES = 4096
 export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
 /** Reconnect backoff: doubles from the first to the last, with jitter so peers do not align. */
+/**
+ * The largest frame before a connection's hello is accepted, and on a dialed connection, which
+ * carries only the peer's hello and perhaps a 'removed' frame: a hello is a few dozen bytes plus
+ * the cluster name (at most MAX_CLUSTER_NAME_BYTES, codec.ts). Without it anyone who can reach the peer
+ * port could make the node buffer a full-size frame per connection before saying who they are.
+ */
+export const HANDSHAKE_MAX_FRAME_BYTES = 4096
+
 export const RECONNECT_BACKOFF_MIN_MS = 50
 export const RECONNECT_BACKOFF_MAX_MS = 2000
 /** Room a snapshot chunk frame needs beyond its data (kind, offset and length varints). */
@@ -412,7 +420,7 @@ export class PeerTransport {
     socket.setNoDelay(true)
     this.track(socket)
     link.socket = socket
-    link.decoder = new FrameDecoder(this.settings.maxFrameBytes)
+    link.decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES)
     link.timer = setTimeout(
       () => this.linkFailed(link, socket, `no hello within ${this.settings.handshakeTimeoutMs} ms`),
       this.settings.handshakeTimeoutMs,
@@ -590,7 +598,7 @@ export class PeerTransport {
     const conn: Inbound = {
       socket,
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
-      decoder: new FrameDecoder(this.settings.maxFrameBytes),
+      decoder: new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES),
       peer: undefined,
       timer: undefined,
       snapshot: undefined,
@@ -692,6 +700,7 @@ export class PeerTransport {
     clearTimeout(conn.timer)
     conn.timer = undefined
     conn.peer = hello.nodeId
+    conn.decoder.maxFrameBytes = this.settings.maxFrameBytes
     // A peer keeps one connection to us; an older one from it is left over from before a restart.
     for (const other of this.inbound) {
       if (other !== conn && other.peer === hello.nodeId) this.closeInbound(other)
