@@ -481,6 +481,23 @@ describe('damaged datafiles refuse to open, naming file and line', () => {
     await expect(open(dir)).rejects.toThrow('the commit index 9 is beyond the last entry 2')
   })
 
+  it('after a failed write refuses every other one, and still closes', async () => {
+    const dir = await tempDir()
+    const { storage } = await open(dir, {
+      syncFile: () => Promise.reject(new Error('EIO: i/o error, fdatasync')),
+    })
+    await expect(storage.save({ entries: range(1, 2, 1), hardState: hs(1, 2) })).rejects.toThrow(
+      'EIO: i/o error, fdatasync',
+    )
+    await expect(storage.save({ entries: range(3, 3, 1) })).rejects.toThrow(
+      `the storage of ${dir} stopped after a failed write (EIO: i/o error, fdatasync)`,
+    )
+    // A node stopping over a failed disk closes its storage on the way out: that must not
+    // fail again (it did, as an unhandled rejection that crashed the node with a stack trace).
+    await expect(storage.close()).resolves.toBeUndefined()
+    await expect(storage.save({ entries: range(3, 3, 1) })).rejects.toThrow('is closed')
+  })
+
   it('refuses an emptied state.db once the log has passed the bootstrap term', async () => {
     const dir = await tempDir()
     await life(dir, (s) => s.save({ entries: range(1, 3, 2), hardState: hs(2, 3, 1) }))

@@ -472,7 +472,10 @@ export class RaftNode implements EtcdBackend {
 
   /** A failed write leaves the node unable to keep its promises: stop rather than lie. */
   private fatal(e: unknown): void {
-    this.log('error', 'fatal error in the Ready loop; stopping', { error: (e as Error).message })
+    const error = (e as Error).message
+    this.log('error', 'fatal error in the Ready loop; stopping', { error })
+    // The manager shows a node's last lines of output when it exits on its own.
+    process.stderr.write(`raftlab node ${this.cfg.id}: stopped: ${error}\n`)
     void this.stop(1)
   }
 

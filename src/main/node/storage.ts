@@ -286,15 +286,21 @@ export class NodeStorage {
     return entries === 'compacted' ? [] : entries
   }
 
-  /** Waits for pending writes; afterwards every call fails. */
+  /**
+   * Waits for pending writes; afterwards every call fails. Also after a failed write: a node
+   * that stops because its disk failed must still let go of its files, and say why it stopped
+   * rather than fail again here.
+   */
   close(): Promise<void> {
-    return this.serialize(async () => {
+    const run = this.queue.then(() => {
       this.closed = true
       for (const store of Object.values(this.stores)) {
         store.stopAutocompaction()
         release(store.filename)
       }
     })
+    this.queue = run
+    return run
   }
 
   private async persist(rd: PersistRequest): Promise<void> {
