@@ -14,6 +14,7 @@ import {
   encodeMessage,
   encodePayload,
   HELLO_MAGIC,
+  PROTOCOL_VERSION,
   type Payload,
   type PeerMessage,
   type PeerMessageType,
@@ -215,8 +216,12 @@ describe('message codec', () => {
     // tag 3, from 1, to 2, term 300 = ac 02, commit 7, context "a"
     expect(hex(encodeMessage(hb))).toBe('030102ac02070161')
     expect(hex(encodePayload({ kind: 'message', message: hb }))).toBe('02030102ac02070161')
-    const hello = encodePayload({ kind: 'hello', hello: { version: 1, clusterId: 'c', nodeId: 5 } })
-    expect(hex(hello)).toBe('01524c4142010163' + '05')
+    const hello = encodePayload({
+      kind: 'hello',
+      hello: { version: 4, clusterId: 'c', nodeId: 5, name: 'n', client: '' },
+    })
+    // tag 1, magic, version 4, "c", node 5, "n", ""
+    expect(hex(hello)).toBe('01524c4142040163' + '05' + '016e' + '00')
     // tag 14, from 2, to 1, term 3, id 9, data 2 bytes
     const fwd: PeerMessage = {
       type: 'forward',
@@ -260,7 +265,16 @@ describe('message codec', () => {
   it('round-trips the handshake, the snapshot chunk and the removal frames', () => {
     const g = new Gen(7)
     const payloads: Payload[] = [
-      { kind: 'hello', hello: { version: 1, clusterId: 'raftlab-🙂', nodeId: 3 } },
+      {
+        kind: 'hello',
+        hello: {
+          version: PROTOCOL_VERSION,
+          clusterId: 'raftlab-🙂',
+          nodeId: 3,
+          name: 'nœud-3',
+          client: '127.0.0.1:2379',
+        },
+      },
       {
         kind: 'snapshotHeader',
         header: { from: 1, to: 2, term: 9, meta: g.meta(), totalBytes: 5 << 20, crc: 0xdeadbeef },

@@ -2,10 +2,18 @@
 // real etcd: the same commands in the same order against both, and the same text back, once
 // member ids, lease ids and timings are masked.
 
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePorts } from '../../src/main/cluster/workspace'
-import { removeWorkspace, startCluster, type TestCluster } from '../support/cluster'
+import { formatInitialCluster } from '../../src/main/node/config'
+import {
+  NODE_ENTRY,
+  removeWorkspace,
+  startCluster,
+  tempWorkspace,
+  type TestCluster,
+} from '../support/cluster'
 import { etcdctl, startEtcd, type CtlResult, type RealEtcd } from '../support/etcd'
 
 let cluster: TestCluster
@@ -282,4 +290,73 @@ describe('etcdctl in a degraded RaftLab cluster answers as etcd does', () => {
     const simple = await etcdctl(client(survivor), ['endpoint', 'status'])
     expect(simple.stdout).toMatch(/, etcdserver: no leader\n$/)
   })
+})
+
+describe('a member added with etcdctl member add', () => {
+  let c: TestCluster
+  const children: ChildProcess[] = []
+  let dir = ''
+
+  beforeAll(async () => {
+    c = await startCluster({ nodes: 3 })
+    dir = await tempWorkspace()
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    await c?.close()
+    if (c) await removeWorkspace(c.workspace)
+    if (dir) await removeWorkspace(dir)
+  })
+
+  it('is listed "unstarted" without a name until its node runs, then by its name and client URL', async () => {
+    const leader = await c.leader()
+    const endpoint = c.manager.nodes().find((n) => n.id === leader)?.client ?? ''
+    const taken = c.manager.clusterFile.nodes.flatMap((n) =>
+      [n.client, n.peer].map((a) => Number(a.split(':').at(-1))),
+    )
+    const [clientPort, peerPort] = await freePorts(2, taken)
+    const peerURL = `http://127.0.0.1:${peerPort}`
+    const added = await etcdctl(endpoint, [
+      'member',
+      'add',
+      'lrn',
+      `--peer-urls=${peerURL}`,
+      '--learner',
+    ])
+    expect(added.code).toBe(0)
+    const id = Number.parseInt(/Member\s+([0-9a-f]+) added/.exec(added.stdout)?.[1] ?? '', 16)
+    const line = async (at: string): Promise<string> =>
+      (await etcdctl(at, ['member', 'list'])).stdout
+        .split('\n')
+        .find((l) => l.startsWith(`${id.toString(16)},`)) ?? ''
+    // As etcd lists a member that has not started: no name, no client URL.
+    expect(await line(endpoint)).toBe(`${id.toString(16)}, unstarted, , ${peerURL}, , true`)
+
+    // Started by hand, as etcd's docs have it after `member add`.
+    const client = `127.0.0.1:${clientPort}`
+    const child = spawn(
+      process.execPath,
+      [
+        NODE_ENTRY,
+        ...['--id', String(id), '--name', 'lrn', '--data-dir', join(dir, 'lrn'), '--join'],
+        ...['--peer-addr', `127.0.0.1:${peerPort}`, '--client-addr', client],
+        ...['--cluster-name', c.manager.clusterFile.name],
+        ...['--initial-cluster', formatInitialCluster(c.manager.addresses())],
+      ],
+      { stdio: 'ignore' },
+    )
+    children.push(child)
+    // Every member learns its name and client URL from it (etcd's members publish theirs).
+    for (const n of c.manager.nodes()) {
+      await expect
+        .poll(() => line(n.client), { timeout: 15_000, interval: 300 })
+        .toBe(`${id.toString(16)}, started, lrn, ${peerURL}, ${client}, true`)
+    }
+
+    // A peer URL RaftLab cannot honour is refused rather than stored as something else.
+    const https = await etcdctl(endpoint, ['member', 'add', 'x', '--peer-urls=https://127.0.0.1:9'])
+    expect(https.stderr).toContain('RaftLab peers talk plain TCP without TLS')
+    expect(https.code).toBe(1)
+  }, 60_000)
 })

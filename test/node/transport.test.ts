@@ -187,7 +187,10 @@ function frameOf(p: Payload): Buffer {
 }
 
 function helloFrame(nodeId: number, clusterId = CLUSTER): Buffer {
-  return frameOf({ kind: 'hello', hello: { version: PROTOCOL_VERSION, clusterId, nodeId } })
+  return frameOf({
+    kind: 'hello',
+    hello: { version: PROTOCOL_VERSION, clusterId, nodeId, name: `node-${nodeId}`, client: '' },
+  })
 }
 
 interface RawConn {

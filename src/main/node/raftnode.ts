@@ -322,6 +322,9 @@ export class RaftNode implements EtcdBackend {
       },
       onForwardDropped: (m) => node.forwardFailed(m.id, ErrNotLeader),
       onRemoved: (by) => node.toldRemoved(by),
+      name: cfg.name,
+      client: cfg.clientAddr,
+      onPeerHello: (h) => node.peerIntroduced(h.nodeId, h.name, h.client),
       log: (level, msg, fields) => log(level, msg, fields),
     })
     node.transport.setRemoved(node.removed)
@@ -663,9 +666,11 @@ export class RaftNode implements EtcdBackend {
       const ctx = parseContext(e.change)
       const id = e.change.nodeId
       const known = this.book.get(id)
+      // No name until the member says it (its hello, or the manager): etcd lists a member
+      // added by peer URL alone as "unstarted", with an empty name.
       this.book.set(id, {
         id,
-        name: ctx.name || known?.name || `node-${id}`,
+        name: ctx.name || known?.name || '',
         peer: ctx.peer || known?.peer || '',
         client: ctx.client || known?.client || '',
       })
@@ -775,6 +780,16 @@ export class RaftNode implements EtcdBackend {
       })
     }
     this.refreshPeers()
+  }
+
+  /**
+   * A member's name and client address from its hello: they fill what the log left empty (a
+   * member added by peer URL alone), as etcd's members publish theirs when they start.
+   */
+  private peerIntroduced(id: number, name: string, client: string): void {
+    const known = this.book.get(id)
+    if (!known || (known.name && known.client)) return
+    this.book.set(id, { ...known, name: known.name || name, client: known.client || client })
   }
 
   setSnapshotCount(n: number): void {

@@ -3,7 +3,14 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import { header, onLeader, unary, type ApiContext } from './context'
-import { check, etcdFailure, ErrMemberBadURLs, unimplemented, unwrap } from './status'
+import {
+  check,
+  etcdFailure,
+  ErrMemberBadURLs,
+  invalidArgument,
+  unimplemented,
+  unwrap,
+} from './status'
 import { uint64, wireMember, type Long } from './wire'
 
 interface WireMemberAddRequest {
@@ -50,6 +57,17 @@ export function clusterService(ctx: ApiContext): grpc.UntypedServiceImplementati
     MemberAdd: unary(ctx, 'MemberAdd', (req: WireMemberAddRequest, call) => {
       const peerURLs = (req.peerURLs ?? []).map((url) => url.trim())
       if (!validPeerURLs(peerURLs)) throw etcdFailure(ErrMemberBadURLs)
+      // What etcd would store and RaftLab cannot honour is refused, not quietly changed.
+      if (peerURLs.length > 1) {
+        throw invalidArgument(
+          `a RaftLab member has one peer URL, not ${peerURLs.length}: add it with one of them`,
+        )
+      }
+      if (!peerURLs[0]!.startsWith('http://')) {
+        throw invalidArgument(
+          `RaftLab peers talk plain TCP without TLS: give an http:// peer URL, not ${peerURLs[0]}`,
+        )
+      }
       return onLeader(ctx, 'Cluster', 'MemberAdd', call, async () => {
         const member = unwrap(await backend.memberAdd(peerURLs, req.isLearner === true))
         return { ...membersResponse(), member: wireMember(member) }

@@ -4,7 +4,8 @@
 // (strings UTF-8), u32 = big-endian, flags = one byte whose unknown bits are refused.
 //
 // Payload = u8 kind, then:
-//   1 hello           u32 magic "RLAB", uint protocol version, string cluster id, uint node id
+//   1 hello           u32 magic "RLAB", uint protocol version, string cluster id, uint node id,
+//                     string name, string client address (host:port; '' if unknown)
 //   2 message         a Message (below)
 //   3 snapshotHeader  uint from, to, term, snapshot meta, uint total data bytes, u32 CRC-32 of it
 //   4 snapshotChunk   uint offset of this chunk in the data, bytes chunk
@@ -64,8 +65,11 @@ import type {
   SnapshotMeta,
 } from '../../raft/messages'
 
-/** 2: forward and forwardReply messages. 3: forwardReply's "not leading" flag. */
-export const PROTOCOL_VERSION = 3
+/**
+ * 2: forward and forwardReply messages. 3: forwardReply's "not leading" flag. 4: the hello's
+ * name and client address, and the 'removed' frame.
+ */
+export const PROTOCOL_VERSION = 4
 /** "RLAB": a peer port answering anything else is not a RaftLab node. */
 export const HELLO_MAGIC = 0x524c4142
 
@@ -111,6 +115,12 @@ export interface Hello {
   readonly version: number
   readonly clusterId: string
   readonly nodeId: NodeId
+  /**
+   * The node's name and client address, as etcd's members publish theirs: a member added
+   * with only a peer URL (etcdctl member add) is known by them once it connects.
+   */
+  readonly name: string
+  readonly client: string
 }
 
 /** The first frame of a snapshot sent in chunks: everything but the data. */
@@ -163,12 +173,15 @@ const textEncoder = new TextEncoder()
 export function encodePayload(p: Payload): Uint8Array {
   switch (p.kind) {
     case 'hello': {
-      const w = createWriter(32 + p.hello.clusterId.length * 3)
+      const h = p.hello
+      const w = createWriter(48 + (h.clusterId.length + h.name.length + h.client.length) * 3)
       writeU8(w, 1)
       writeU32(w, HELLO_MAGIC)
-      writeUint(w, p.hello.version, 'hello.version')
-      writeString(w, p.hello.clusterId)
-      writeUint(w, p.hello.nodeId, 'hello.nodeId')
+      writeUint(w, h.version, 'hello.version')
+      writeString(w, h.clusterId)
+      writeUint(w, h.nodeId, 'hello.nodeId')
+      writeString(w, h.name)
+      writeString(w, h.client)
       return written(w)
     }
     case 'message': {
@@ -223,8 +236,11 @@ export function decodePayload(payload: Uint8Array): Payload {
       const version = readUint(h, 'version')
       const clusterId = readString(h, 'cluster id')
       const nodeId = readUint(h, 'node id')
-      expectEnd(h)
-      return { kind, hello: { version, clusterId, nodeId } }
+      // A peer of another protocol version may end here; it is refused for its version.
+      const name = version === PROTOCOL_VERSION ? readString(h, 'name') : ''
+      const client = version === PROTOCOL_VERSION ? readString(h, 'client') : ''
+      if (version === PROTOCOL_VERSION) expectEnd(h)
+      return { kind, hello: { version, clusterId, nodeId, name, client } }
     }
     case 'message':
       return { kind, message: readMessage(bytes, r.pos) }

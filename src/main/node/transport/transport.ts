@@ -99,6 +99,11 @@ export interface TransportOptions {
   onForwardDropped?(m: ForwardRequest): void
   /** Peer `by` refused this node's connection: the cluster removed this node (setRemoved). */
   onRemoved?(by: NodeId): void
+  /** This node's name and client address, sent in every hello. */
+  readonly name?: string
+  readonly client?: string
+  /** A peer's accepted hello, in either direction: its name and client address. */
+  onPeerHello?(hello: Hello): void
   log?: Logger
 }
 
@@ -462,6 +467,7 @@ export class PeerTransport {
           return
         }
         this.established(link)
+        this.peerHello(p.hello)
       }
     } catch (err) {
       this.linkFailed(
@@ -711,6 +717,7 @@ export class PeerTransport {
       this.refuse(conn, `node ${hello.nodeId} was removed from the cluster; told it so`)
       return
     }
+    this.peerHello(hello)
     this.log('info', `accepted connection from node ${hello.nodeId} at ${conn.remote}`, {
       peer: hello.nodeId,
     })
@@ -823,8 +830,22 @@ export class PeerTransport {
     socket.once('close', () => this.sockets.delete(socket))
   }
 
+  private peerHello(hello: Hello): void {
+    try {
+      this.opts.onPeerHello?.(hello)
+    } catch (err) {
+      this.log('error', `onPeerHello threw for node ${hello.nodeId}: ${errorMessage(err)}`)
+    }
+  }
+
   private helloFrame(): Buffer {
-    const hello = { version: PROTOCOL_VERSION, clusterId: this.clusterId, nodeId: this.nodeId }
+    const hello: Hello = {
+      version: PROTOCOL_VERSION,
+      clusterId: this.clusterId,
+      nodeId: this.nodeId,
+      name: this.opts.name ?? '',
+      client: this.opts.client ?? '',
+    }
     return this.frame({ kind: 'hello', hello })
   }
 
