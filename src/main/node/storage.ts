@@ -12,6 +12,7 @@
 // acknowledged, compaction only after a snapshot has truncated the log, and files checked line by
 // line before NeDB sees them (see storage/datafile.ts).
 
+import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   MemoryStorage,
@@ -221,6 +222,16 @@ export class NodeStorage {
    * drops the log entries it covers and compacts the log datafile.
    */
   async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    // The body, tens of megabytes with a large keyspace, is written and synced before joining
+    // the queue of writes: it is a file of its own that nothing reads until snapshot.db records
+    // it. Inside the queue it held back the Ready loop's appends for as long as the sync took,
+    // and a leader that stops sending for that long loses its followers to an election.
+    const termAt = this.mem.term(index)
+    let early: { file: string; body: { size: number; crc32: number } } | undefined
+    if (typeof termAt === 'number' && index > this.mem.snapshotMeta().index) {
+      const file = snapshotFileName({ index, term: termAt })
+      early = { file, body: await writeSnapshotBody(this.dir, file, data) }
+    }
     const taken = await this.serialize(async () => {
       if (index <= this.mem.snapshotMeta().index) return undefined
       const term = this.mem.term(index)
@@ -239,7 +250,10 @@ export class NodeStorage {
       const from = this.mem.firstIndex()
       const last = Math.min(index, this.mem.lastIndex())
       await this.writing(async () => {
-        const record = await this.recordSnapshot(snapshot)
+        const record =
+          early !== undefined && early.file === snapshotFileName(snapshot.meta)
+            ? await this.recordWritten(snapshot, early.file, early.body)
+            : await this.recordSnapshot(snapshot)
         this.mem.createSnapshot(index, confState, EMPTY)
         this.snapRecord = record
         this.bodyRead = undefined
@@ -247,7 +261,13 @@ export class NodeStorage {
       })
       return { from, last, meta: snapshot.meta }
     })
-    if (taken === undefined) return this.mem.snapshot()
+    if (taken === undefined) {
+      // Overtaken meanwhile (a snapshot from the leader went further): its body is nobody's.
+      if (early && this.snapRecord?.file !== early.file) {
+        await unlink(join(this.dir, early.file)).catch(() => {})
+      }
+      return this.mem.snapshot()
+    }
     // The documents the snapshot covers leave the log datafile a slice at a time, each slice
     // queued like any other write, so the Ready loop's writes go in between: held back for the
     // whole of it, a leader under load sent no heartbeat for that long and lost its followers.
@@ -379,6 +399,15 @@ export class NodeStorage {
   private async recordSnapshot(snapshot: Snapshot): Promise<SnapshotRecord> {
     const file = snapshotFileName(snapshot.meta)
     const body = await writeSnapshotBody(this.dir, file, snapshot.data)
+    return this.recordWritten(snapshot, file, body)
+  }
+
+  /** Records a body already durable under `file` in snapshot.db, durably. */
+  private async recordWritten(
+    snapshot: Snapshot,
+    file: string,
+    body: { size: number; crc32: number },
+  ): Promise<SnapshotRecord> {
     const record: SnapshotRecord = { meta: snapshot.meta, file, ...body }
     await this.stores.snapshot.update({ _id: SNAPSHOT_ID }, snapshotToDoc(record), {
       upsert: true,
