@@ -486,6 +486,24 @@ describe('KeysView', () => {
     expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
   })
 
+  it('says that Reload after a remote change discards an unsaved edit', async () => {
+    const { api, w } = await mountView({ keys: { '/cfg': 'v1' } })
+    await byId(w, 'key-row-/cfg').trigger('click')
+    await flushPromises()
+    await api.putKey({ key: '/cfg', value: 'theirs' })
+    useKeysStore().flushChanges()
+    await flushPromises()
+    // Nothing typed: a reload loses nothing.
+    expect(byId(w, 'key-remote-reload').text()).toBe('Reload')
+
+    await byId(w, 'key-editor-value').setValue('mine')
+    expect(byId(w, 'key-remote-reload').text()).toBe('Reload (discard my edit)')
+    await byId(w, 'key-remote-reload').trigger('click')
+    await flushPromises()
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('theirs')
+    expect(w.find('[data-testid=key-remote-change]').exists()).toBe(false)
+  })
+
   it('forgets the keys, the open key and a kept edit of a destroyed cluster', async () => {
     const { api, w } = await mountView({ keys: { '/old/a': '1', '/old/b': '2' } })
     const ui = useUiStore()
