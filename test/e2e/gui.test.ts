@@ -435,6 +435,27 @@ describe('the GUI in Chromium against real nodes', { timeout: 90_000 }, () => {
     expect(background).not.toBe(lightBackground)
   })
 
+  test('at 1024 px wide every node control is in view without scrolling sideways', async () => {
+    needCluster()
+    await page.setViewportSize({ width: 1024, height: 700 })
+    try {
+      await show('cluster')
+      const wrap = page.locator(`${byTestId('node-table')} >> xpath=..`)
+      await wrap.waitFor({ timeout: LIVE_MS })
+      const overflow = await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)
+      expect(overflow).toBeLessThanOrEqual(0)
+      const box = await wrap.boundingBox()
+      const controls = page.locator(`${byTestId('node-table')} td.controls-cell button`)
+      expect(await controls.count()).toBeGreaterThan(0)
+      for (const b of await controls.all()) {
+        const r = await b.boundingBox()
+        expect(r && box && r.x + r.width <= box.x + box.width).toBe(true)
+      }
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 })
+    }
+  })
+
   test('exports a debug bundle into the workspace and shows its path', async () => {
     needCluster()
     await show('cluster')

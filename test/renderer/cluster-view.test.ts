@@ -164,6 +164,20 @@ describe('Cluster view: a running cluster', () => {
     expect(byId(w, 'node-row-2').classes()).toContain('selected')
   })
 
+  it("keeps the addresses a narrow node table leaves out in the node's details", async () => {
+    const { w, api } = await mountView({ nodes: 3 })
+    // The columns a card narrower than 60rem hides (NodeTable's container query).
+    const optional = byId(w, 'node-row-2')
+      .findAll('td.wide')
+      .map((td) => td.text())
+    const n = api.state.nodes.find((x) => x.id === 2)
+    expect(optional).toHaveLength(2)
+    expect(optional[0]).toBe(String(n?.pid))
+    await byId(w, 'topo-node-2').trigger('click')
+    expect(byId(w, 'node-addresses').text()).toBe(`client ${n?.client} · peer ${n?.peer}`)
+    expect(byId(w, 'node-detail-2').text()).toContain(`pid ${n?.pid}`)
+  })
+
   it('a failed control shows a toast with the reason', async () => {
     const { w, api } = await mountView({ nodes: 3 })
     api.failNext('stopNode', 'node 1 did not stop within 5 s')

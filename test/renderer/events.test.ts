@@ -241,4 +241,36 @@ describe('Events view', () => {
     expect(w.find('[data-testid="events-older"]').exists()).toBe(false)
     w.unmount()
   })
+
+  it('offers "Load older events" once, next to the oldest row shown in either order', async () => {
+    const t = testApp({ nodes: 0 })
+    seedLongHistory(t.api)
+    await useEventsStore().start()
+    const w = mount(EventsView, { global: t.global })
+    await flushPromises()
+    /** The list's rows and buttons in document order, by test id. */
+    const order = () =>
+      w
+        .findAll('[data-testid="event-row"], [data-testid^="events-"]')
+        .map((e) => e.attributes('data-testid'))
+        .filter((id) => id === 'events-older' || id === 'event-row')
+    const older = () => w.findAll('[data-testid="events-older"]')
+
+    // Newest first: below the rows, where the older events will appear.
+    expect(older()).toHaveLength(1)
+    expect(order().at(-1)).toBe('events-older')
+    expect(order().indexOf('events-older')).toBe(EVENT_PAGE)
+
+    await w.find('[data-testid="event-newest-first"]').setValue(false)
+    await flushPromises()
+    // Oldest first: above them.
+    expect(older()).toHaveLength(1)
+    expect(order()[0]).toBe('events-older')
+
+    await older()[0]?.trigger('click')
+    await flushPromises()
+    expect(w.findAll('[data-testid="event-row"]')).toHaveLength(2 * EVENT_PAGE)
+    expect(older()).toHaveLength(1)
+    w.unmount()
+  })
 })

@@ -486,6 +486,66 @@ describe('KeysView', () => {
     expect(w.find('[data-testid=key-discard]').exists()).toBe(true)
   })
 
+  it('says that Reload after a remote change discards an unsaved edit', async () => {
+    const { api, w } = await mountView({ keys: { '/cfg': 'v1' } })
+    await byId(w, 'key-row-/cfg').trigger('click')
+    await flushPromises()
+    await api.putKey({ key: '/cfg', value: 'theirs' })
+    useKeysStore().flushChanges()
+    await flushPromises()
+    // Nothing typed: a reload loses nothing.
+    expect(byId(w, 'key-remote-reload').text()).toBe('Reload')
+
+    await byId(w, 'key-editor-value').setValue('mine')
+    expect(byId(w, 'key-remote-reload').text()).toBe('Reload (discard my edit)')
+    await byId(w, 'key-remote-reload').trigger('click')
+    await flushPromises()
+    expect((byId(w, 'key-editor-value').element as HTMLTextAreaElement).value).toBe('theirs')
+    expect(w.find('[data-testid=key-remote-change]').exists()).toBe(false)
+  })
+
+  it('forgets the keys, the open key and a kept edit of a destroyed cluster', async () => {
+    const { api, w } = await mountView({ keys: { '/old/a': '1', '/old/b': '2' } })
+    const ui = useUiStore()
+    await byId(w, 'key-row-/old/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+    // The edit is kept while the user is away, destroying the cluster and making a new one.
+    ui.show('cluster')
+    await flushPromises()
+    await api.destroyCluster()
+    await api.createCluster({ nodes: 3 })
+    await api.putKey({ key: '/new/x', value: 'fresh' })
+    await flushPromises()
+    const store = useKeysStore()
+    expect(store.selectedKey).toBeNull()
+    expect(store.unsaved).toBe(false)
+
+    ui.show('keys')
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+    expect(w.find('[data-testid="key-row-/old/a"]').exists()).toBe(false)
+    expect(w.find('[data-testid="key-row-/new/x"]').exists()).toBe(true)
+    expect(byId(w, 'key-count').text()).toContain('1 key')
+    // Nothing asks about the edit that went with the old cluster.
+    await byId(w, 'key-row-/new/x').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid=key-discard]').exists()).toBe(false)
+    expect(byId(w, 'key-editor-title').text()).toBe('/new/x')
+  })
+
+  it('closes an open edit when the cluster is destroyed under the view', async () => {
+    const { api, w } = await mountView({ keys: { '/a': '1' } })
+    await byId(w, 'key-row-/a').trigger('click')
+    await flushPromises()
+    await byId(w, 'key-editor-value').setValue('1 edited')
+    await api.destroyCluster()
+    await flushPromises()
+    expect(w.find('[data-testid=key-editor]').exists()).toBe(false)
+    expect(w.find('[data-testid="key-row-/a"]').exists()).toBe(false)
+    expect(useKeysStore().unsaved).toBe(false)
+  })
+
   it('shows a failed call as a readable message instead of an empty list', async () => {
     const api = createFakeApi({ keys: { '/a': '1' } })
     api.failNext('listKeys', 'etcdserver: request timed out')

@@ -135,6 +135,30 @@ describe('LogView', () => {
     expect(byId(w, `log-compare-row-${commit}`).findAll('.commit-mark')).toHaveLength(3)
   })
 
+  it("shows each node's own command at a divergent index, nodes that agree together", async () => {
+    // QA's case: the isolated old leader appended a write no one else has; the new leader's
+    // no-op took that index on the majority.
+    const { w } = await mountView({ keys: { '/a': '1' } }, (api) => {
+      api.appendToNode(2, { term: 5, summary: 'put /diverge/x = "lost"' })
+      api.appendToNode(1, { term: 6, summary: 'no-op (new leader)' })
+      api.appendToNode(3, { term: 6, summary: 'no-op (new leader)' })
+    })
+    await byId(w, 'log-compare').setValue(true)
+    await flushPromises()
+    const row = w.find('[data-testid^="log-compare-row-"][data-diverges="true"]')
+    const index = row.attributes('data-testid')?.replace('log-compare-row-', '')
+    const cell = byId(w, `log-compare-commands-${index}`)
+    const lines = cell.findAll('div').map((d) => d.text())
+    expect(lines).toEqual([
+      'nodes 1, 3 · term 6 no-op (new leader)',
+      'node 2 · term 5 put /diverge/x = "lost"',
+    ])
+    expect(cell.attributes('title')).toContain('node 2 · term 5: put /diverge/x = "lost"')
+    // Rows the nodes agree on keep their one command.
+    const agreed = w.find('[data-testid^="log-compare-row-"][data-diverges="false"]')
+    expect(agreed.find('[data-testid^="log-compare-commands-"]').exists()).toBe(false)
+  })
+
   it('says where the log is read from as the node stops and starts again', async () => {
     const { api, w } = await mountView({ keys: { '/a': '1' } })
     const follower = [1, 2, 3].find((id) => id !== api.state.leader) as number

@@ -1,5 +1,9 @@
 // @vitest-environment happy-dom
+import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
+import TopologyGraph from '../../src/renderer/components/cluster/TopologyGraph.vue'
+// The component's own text: happy-dom applies no stylesheet, so the rules are read as written.
+import topologySource from '../../src/renderer/components/cluster/TopologyGraph.vue?raw'
 import { layout, partitionGroups } from '../../src/renderer/components/cluster/topology'
 import { createFakeApi } from './support/fakeapi'
 
@@ -61,5 +65,53 @@ describe('topology layout', () => {
     expect(toStopped?.fromLeader).toBe(false)
     const live = links.filter((l) => l.fromLeader)
     expect(live).toHaveLength(1)
+  })
+})
+
+/** The declarations of one rule of the component's stylesheet, by its exact selector. */
+function cssRule(source: string, selector: string): Record<string, string> {
+  const style = source.slice(source.indexOf('<style'))
+  const at = style.indexOf(`\n${selector} {`)
+  if (at < 0) throw new Error(`no rule ${selector} in TopologyGraph.vue`)
+  const body = style.slice(style.indexOf('{', at) + 1, style.indexOf('}', at))
+  return Object.fromEntries(
+    body
+      .split(';')
+      .map((d) => d.split(':').map((x) => x.trim()))
+      .filter((d): d is [string, string] => d.length === 2 && d[0] !== ''),
+  )
+}
+
+describe('topology picture', () => {
+  it('draws heartbeats over a faulty link apart from its fault, and names both in the legend', () => {
+    const api = createFakeApi({ nodes: 3 })
+    const leader = api.state.leader as number
+    const other = [1, 2, 3].find((id) => id !== leader) as number
+    api.state.links = [{ from: leader, to: other, delayMs: 300, drop: 0.5, blocked: false }]
+    const w = mount(TopologyGraph, { props: { status: api.snapshot() } })
+    const [a, b] = [leader, other].sort((x, y) => x - y)
+    const link = w.get(`[data-testid="topo-link-${a}-${b}"]`)
+    expect(link.attributes('data-state')).toBe('faulty')
+    // The fault is on the link's own line; the heartbeat is a line of its own over it.
+    expect(link.findAll('line.delayed.dropping')).toHaveLength(1)
+    expect(link.findAll('line.heartbeat')).toHaveLength(1)
+    expect(w.get('[data-testid="legend-heartbeat"]').text()).toBe('heartbeats')
+    expect(w.get('[data-testid="legend-faulty"]').text()).toBe('delay / drop')
+    w.unmount()
+  })
+
+  it('gives heartbeats a colour and stroke no fault uses, and the legend the same look', () => {
+    const source = topologySource
+    const heartbeat = cssRule(source, '.link line.heartbeat')
+    const faulty = cssRule(source, '.link.faulty line')
+    const blocked = cssRule(source, '.link.blocked line')
+    const dropping = cssRule(source, '.link line.dropping')
+    expect(heartbeat.stroke).not.toBe(faulty.stroke)
+    expect(heartbeat.stroke).not.toBe(blocked.stroke)
+    // The leader's own colour is too close to the warning colour to tell apart on a thin line.
+    expect(heartbeat.stroke).not.toBe('var(--role-leader)')
+    expect(heartbeat['stroke-dasharray']).not.toBe(dropping['stroke-dasharray'])
+    expect(cssRule(source, '.line.heartbeat')['border-color']).toBe(heartbeat.stroke)
+    expect(cssRule(source, '.line.faulty')['border-color']).toBe(faulty.stroke)
   })
 })

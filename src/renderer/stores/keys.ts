@@ -570,6 +570,10 @@ export const useKeysStore = defineStore('keys', () => {
   let flushTimer: ReturnType<typeof setTimeout> | null = null
 
   function onEvent(event: ClusterEvent): void {
+    if (event.kind === 'clusterDestroyed' || event.kind === 'clusterCreated') {
+      forgetCluster()
+      return
+    }
     const change = keyChangeOf(event)
     if (change === null) return
     queue.push(change)
@@ -649,6 +653,32 @@ export const useKeysStore = defineStore('keys', () => {
       reloading = null
     })
     return reloading
+  }
+
+  /**
+   * The cluster was destroyed, or replaced by a new one: its keys, the open key and any kept
+   * edit belong to data that is gone, so they go too, without a question. The search prefix,
+   * separator and mode are the user's way of looking and stay. A revision of 0 makes the next
+   * visit to the view list the new cluster's keys (a new cluster may not have a leader yet to
+   * answer a listing now).
+   */
+  function forgetCluster(): void {
+    generation++
+    inflight = null
+    searching = null
+    reloadAgain = false
+    queue = []
+    if (flushTimer !== null) clearTimeout(flushTimer)
+    flushTimer = null
+    rows.value = []
+    count.value = 0
+    cursor.value = null
+    exhausted.value = false
+    revision.value = 0
+    loading.value = false
+    error.value = null
+    resetEditor(false)
+    dismissTransfer()
   }
 
   const unsubscribe = api.on('event', onEvent)

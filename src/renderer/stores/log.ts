@@ -253,11 +253,50 @@ export const useLogStore = defineStore('log', () => {
   const compareRows = shallowRef<LogCompareRow[]>([])
   const compareNext = ref<number | null>(null)
   const divergent = computed(() => compareRows.value.filter((r) => r.diverges).length)
+  /**
+   * Each node's own command at the divergent indexes, by index and then node id. The comparison
+   * gives one command per row, which at a divergent index is one node's only; the entry that
+   * lost (often an uncommitted write of an old leader) is what a developer wants to see.
+   */
+  const divergentCommands = shallowRef<ReadonlyMap<number, Readonly<Record<string, string>>>>(
+    new Map(),
+  )
+
+  /**
+   * Reads, for one page of compared rows, the entries each node holds at its divergent indexes:
+   * one readLog per node over the span they cover. A failed read leaves the row with the
+   * comparison's single command, which is still true of one node.
+   */
+  async function loadDivergentCommands(c: LogCompare, mine: number): Promise<void> {
+    const split = c.rows.filter((r) => r.diverges)
+    if (split.length === 0) return
+    const wanted = new Set(split.map((r) => r.index))
+    const reads = c.nodes.map(async (id) => {
+      const held = split.filter((r) => r.terms[String(id)] != null).map((r) => r.index)
+      const from = held[0]
+      const to = held.at(-1)
+      if (from === undefined || to === undefined) return []
+      const p = await api.readLog({ node: id, from, to, limit: Math.min(5_000, to - from + 1) })
+      return p.entries.map((e) => ({ id, index: e.index, summary: e.summary }))
+    })
+    const read = await Promise.allSettled(reads)
+    if (mine !== generation) return
+    const byIndex = new Map(divergentCommands.value)
+    for (const r of read) {
+      if (r.status !== 'fulfilled') continue
+      for (const { id, index, summary } of r.value) {
+        if (!wanted.has(index)) continue
+        byIndex.set(index, { ...byIndex.get(index), [String(id)]: summary })
+      }
+    }
+    divergentCommands.value = byIndex
+  }
 
   async function loadCompare(): Promise<void> {
     const mine = ++generation
     compareRows.value = []
     compareNext.value = null
+    divergentCommands.value = new Map()
     loading.value = true
     try {
       const c = await api.compareLogs(
@@ -270,6 +309,7 @@ export const useLogStore = defineStore('log', () => {
       compareRows.value = [...c.rows]
       compareNext.value = c.next
       error.value = null
+      void loadDivergentCommands(c, mine)
     } catch (cause) {
       if (mine === generation) error.value = `Could not compare the logs: ${errorMessage(cause)}`
     } finally {
@@ -288,6 +328,7 @@ export const useLogStore = defineStore('log', () => {
       compare.value = c
       compareRows.value = compareRows.value.concat(c.rows)
       compareNext.value = c.next
+      void loadDivergentCommands(c, mine)
     } catch (cause) {
       if (mine === generation) error.value = `Could not compare the logs: ${errorMessage(cause)}`
     } finally {
@@ -380,6 +421,7 @@ export const useLogStore = defineStore('log', () => {
     compareRows,
     compareNext,
     divergent,
+    divergentCommands,
     loadCompare,
     loadMoreCompare,
     setComparing,

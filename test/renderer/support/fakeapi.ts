@@ -848,6 +848,10 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       s.name = ''
       s.nodes = []
       s.logs = new Map()
+      // The keys live in the nodes' data directories, which a destroy deletes.
+      s.records = new Map()
+      s.keyOrder = []
+      s.leases = new Map()
       s.leader = null
       s.partitions = []
       s.links = []
