@@ -136,13 +136,13 @@ interface SnapshotMembership {
   readonly removed: number[]
 }
 
-function encodeNodeSnapshot(m: SnapshotMembership, kv: Uint8Array): Uint8Array {
+/** The bytes before the key-value state: magic, membership length, membership (JSON). */
+function nodeSnapshotHeader(m: SnapshotMembership): Uint8Array {
   const meta = Buffer.from(JSON.stringify(m))
-  const out = Buffer.alloc(8 + meta.length + kv.length)
+  const out = Buffer.alloc(8 + meta.length)
   out.writeUInt32BE(SNAPSHOT_MAGIC, 0)
   out.writeUInt32BE(meta.length, 4)
   meta.copy(out, 8)
-  out.set(kv, 8 + meta.length)
   return out
 }
 
@@ -625,7 +625,8 @@ export class RaftNode implements EtcdBackend {
       // The state at `applied`, encoded a step at a time with the event loop free in between:
       // in one go it would hold back heartbeats and acknowledgements for as long as an election
       // timeout at 100,000 keys. Entries applied meanwhile stay out of it.
-      const steps = encodeSnapshotSteps(this.store)
+      // Encoded behind the node's header in one buffer (see encodeSnapshotSteps' prefix).
+      const steps = encodeSnapshotSteps(this.store, undefined, nodeSnapshotHeader(membership))
       let step = steps.next()
       while (!step.done && !this.stopped) {
         await new Promise((resolve) => setImmediate(resolve))
@@ -638,7 +639,7 @@ export class RaftNode implements EtcdBackend {
         })
         return
       }
-      const data = encodeNodeSnapshot(membership, step.value)
+      const data = step.value
       // The snapshot must not pass the commit index on disk.
       await this.writeCommit()
       await this.storage.createSnapshot(applied, confState, data)
