@@ -63,7 +63,75 @@ export async function readClusterFile(workspace: string): Promise<ClusterFile | 
   if (parsed.version !== 1 || !Array.isArray(parsed.nodes)) {
     throw new Error(`${path} is not a RaftLab cluster file (version ${String(parsed.version)})`)
   }
+  const problem = clusterFileProblem(parsed)
+  if (problem !== undefined) throw new Error(`${path}: ${problem}; fix or remove it`)
   return parsed
+}
+
+/**
+ * What makes a parsed cluster.json unusable, naming the field, or undefined when nothing does.
+ * Checked on read: a hand-edited file must fail here, naming cluster.json, not later as a node
+ * that will not start or a cluster that never elects a leader.
+ */
+export function clusterFileProblem(c: ClusterFile): string | undefined {
+  const wholeIn = (v: unknown, min: number, max: number): boolean =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max
+  if (typeof c.name !== 'string' || c.name === '') return 'name must be a non-empty string'
+  if (c.nodes.filter((n) => typeof n === 'object' && n !== null && !n.removed).length === 0) {
+    return 'nodes must list at least one node that is not removed'
+  }
+  const ids = new Set<number>()
+  const addrs = new Map<string, string>()
+  for (const [i, n] of c.nodes.entries()) {
+    const at = `nodes[${i}]`
+    if (typeof n !== 'object' || n === null) return `${at} must be an object`
+    if (!wholeIn(n.id, 1, 2 ** 31))
+      return `${at}.id must be a whole number from 1, not ${JSON.stringify(n.id)}`
+    if (ids.has(n.id)) return `${at}.id ${n.id} is used by another node`
+    ids.add(n.id)
+    if (typeof n.name !== 'string' || n.name === '') return `${at}.name must be a non-empty string`
+    for (const field of ['peer', 'client'] as const) {
+      const addr: unknown = n[field]
+      const m = typeof addr === 'string' ? /^(.+):(\d+)$/.exec(addr) : null
+      if (!m || !wholeIn(Number(m[2]), 1, 65_535)) {
+        return `${at}.${field} ${JSON.stringify(addr)} is not host:port (such as 127.0.0.1:2379)`
+      }
+      const other = addrs.get(addr as string)
+      if (other !== undefined) return `${at}.${field} ${addr as string} is also ${other}`
+      addrs.set(addr as string, `${at}.${field}`)
+    }
+    if (typeof n.join !== 'boolean') return `${at}.join must be true or false`
+    for (const flag of ['removed', 'hasRun'] as const) {
+      if (n[flag] !== undefined && typeof n[flag] !== 'boolean') {
+        return `${at}.${flag} must be true or false when present`
+      }
+    }
+  }
+  const t = c.timing as Partial<Timing> | undefined
+  if (typeof t !== 'object' || t === null) return 'timing must be an object'
+  if (!wholeIn(t.tickMs, 1, 10_000))
+    return `timing.tickMs must be 1 to 10000, not ${JSON.stringify(t.tickMs)}`
+  if (!wholeIn(t.heartbeatTicks, 1, 1_000)) {
+    return `timing.heartbeatTicks must be 1 to 1000, not ${JSON.stringify(t.heartbeatTicks)}`
+  }
+  if (!wholeIn(t.electionTicks, 2, 1_000) || (t.electionTicks ?? 0) <= (t.heartbeatTicks ?? 0)) {
+    return `timing.electionTicks must be 2 to 1000 and greater than timing.heartbeatTicks, not ${JSON.stringify(t.electionTicks)}`
+  }
+  if (!wholeIn(c.snapshotCount, 1, 10_000_000)) {
+    return `snapshotCount must be a whole number from 1, not ${JSON.stringify(c.snapshotCount)}`
+  }
+  if (
+    c.slowMotion !== undefined &&
+    !(typeof c.slowMotion === 'number' && c.slowMotion >= 1 && c.slowMotion <= 100)
+  ) {
+    return `slowMotion must be 1 to 100 when present, not ${JSON.stringify(c.slowMotion)}`
+  }
+  if (c.running !== undefined) {
+    if (!Array.isArray(c.running)) return 'running must be a list of node ids when present'
+    const stray = c.running.find((id) => !ids.has(id))
+    if (stray !== undefined) return `running lists ${JSON.stringify(stray)}, which is no node's id`
+  }
+  return undefined
 }
 
 export async function writeClusterFile(workspace: string, c: ClusterFile): Promise<void> {
