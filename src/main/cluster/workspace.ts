@@ -218,6 +218,38 @@ function listening(port: number): Promise<Server | undefined> {
   })
 }
 
+/**
+ * The 2n ports from `base` that --base-port gives a new cluster of n nodes, checked before the
+ * cluster is written: all of them must exist and be free now, or the cluster would be saved
+ * with ports its nodes cannot listen on.
+ */
+export async function basePorts(base: number, n: number): Promise<number[]> {
+  const last = base + 2 * n - 1
+  if (!Number.isInteger(base) || base < 1 || last > 65_535) {
+    throw new Error(
+      `base port ${base} gives ${n} node(s) the ports ${base}..${last}, beyond 65535; ` +
+        `the highest base port for ${n} node(s) is ${65_536 - 2 * n}`,
+    )
+  }
+  const ports = Array.from({ length: 2 * n }, (_, i) => base + i)
+  const held: Server[] = []
+  try {
+    for (const port of ports) {
+      const s = await listening(port)
+      if (!s) {
+        throw new Error(
+          `port ${port} on 127.0.0.1 is in use, and base port ${base} gives ${n} node(s) the ` +
+            `ports ${base}..${last}; choose another base port, or none for free ones`,
+        )
+      }
+      held.push(s)
+    }
+    return ports
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))))
+  }
+}
+
 export interface NewClusterOptions {
   readonly nodes: number
   readonly basePort?: number
@@ -233,7 +265,7 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
   }
   const ports =
     opts.basePort !== undefined
-      ? Array.from({ length: opts.nodes * 2 }, (_, i) => (opts.basePort ?? 0) + i)
+      ? await basePorts(opts.basePort, opts.nodes)
       : await freePorts(opts.nodes * 2)
   const nodes: NodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
     id: i + 1,

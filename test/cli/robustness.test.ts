@@ -1,0 +1,99 @@
+// The `raftlab` command when things are wrong: flags no cluster could run with, a workspace
+// that cannot be one, a cluster.json edited by hand, a lock whose owner is not what it seems.
+// Each case runs the built command as a user does and checks the exit code and the message.
+
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { freePorts, newClusterFile, writeClusterFile } from '../../src/main/cluster/workspace'
+import { background, cli, type Background } from './support'
+
+const dirs: string[] = []
+const servers: Server[] = []
+const hosts: Background[] = []
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'raftlab-cli-robust-'))
+  dirs.push(d)
+  return d
+}
+
+function listen(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(port, '127.0.0.1', () => {
+      servers.push(s)
+      resolve()
+    })
+  })
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
+  for (const h of hosts.splice(0)) await h.stop()
+}, 30_000)
+
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+describe('up --base-port', { timeout: 60_000 }, () => {
+  it('refuses a range past 65535 as wrong usage, before writing anything', async () => {
+    const ws = join(await tempDir(), 'ws')
+    const r = await cli(['up', '--nodes', '3', '--base-port', '65535', '--workspace', ws])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(
+      '--base-port 65535 gives 3 node(s) the ports 65535..65540, beyond 65535; the highest base port for 3 node(s) is 65530',
+    )
+    expect(existsSync(ws)).toBe(false)
+  })
+
+  it('refuses a range holding a port in use, naming it, and keeps no cluster.json', async () => {
+    const ws = await tempDir()
+    const [base = 0] = await freePorts(1)
+    await listen(base + 1)
+    const r = await cli(['up', '--nodes', '1', '--base-port', String(base), '--workspace', ws])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`port ${base + 1} on 127.0.0.1 is in use`)
+    expect(existsSync(join(ws, 'cluster.json'))).toBe(false)
+  })
+
+  it('web takes --base-port and --tick-ms only with --nodes, and lists them in its help', async () => {
+    const help = await cli(['web', '--help'])
+    expect(help.stdout).toContain('--base-port P')
+    const r = await cli(['web', '--base-port', '25000', '--workspace', await tempDir()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('give --nodes N too')
+  })
+})
+
+describe('up on a workspace that already holds a cluster', { timeout: 90_000 }, () => {
+  it('says that --base-port and --tick-ms are ignored, and how to start over', async () => {
+    const ws = await tempDir()
+    await writeClusterFile(ws, await newClusterFile({ nodes: 1, timing: { tickMs: 40 } }))
+    const up = await background(['up', '--base-port', '26000', '--tick-ms', '5', '--workspace', ws])
+    hosts.push(up)
+    expect(up.stderr()).toContain(
+      `workspace ${ws} already holds a cluster of 1 node(s), whose ports and timing are in ${join(ws, 'cluster.json')}; --base-port, --tick-ms apply only to a new cluster and are ignored`,
+    )
+  })
+})
+
+describe('a first up that elects no leader', { timeout: 90_000 }, () => {
+  it('does not keep the cluster it created, so the next up starts from its own flags', async () => {
+    const ws = await tempDir()
+    // 10 s ticks: the first election is 100 s away, well past up's 15 s.
+    const r = await cli(['up', '--nodes', '1', '--tick-ms', '10000', '--workspace', ws])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      `no leader was elected within 15 s; ${join(ws, 'events.ndjson')} says what the nodes did`,
+    )
+    expect(r.stderr).toContain('The new cluster was not kept')
+    expect(existsSync(join(ws, 'cluster.json'))).toBe(false)
+    expect(existsSync(join(ws, 'nodes'))).toBe(false)
+  })
+})
