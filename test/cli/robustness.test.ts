@@ -2,8 +2,9 @@
 // that cannot be one, a cluster.json edited by hand, a lock whose owner is not what it seems.
 // Each case runs the built command as a user does and checks the exit code and the message.
 
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +15,19 @@ import { background, cli, type Background } from './support'
 const dirs: string[] = []
 const servers: Server[] = []
 const hosts: Background[] = []
+const others: ChildProcess[] = []
+
+/** A live process that is not a manager, or one that looks like `raftlab up` starting. */
+function holder(kind: 'foreign' | 'starting'): number {
+  const child =
+    kind === 'foreign'
+      ? spawn('sleep', ['60'], { stdio: 'ignore' })
+      : spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'out/main/cli.js', 'up'], {
+          stdio: 'ignore',
+        })
+  others.push(child)
+  return child.pid ?? 0
+}
 
 async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'raftlab-cli-robust-'))
@@ -35,6 +49,7 @@ function listen(port: number): Promise<void> {
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))))
   for (const h of hosts.splice(0)) await h.stop()
+  for (const c of others.splice(0)) c.kill('SIGKILL')
 }, 30_000)
 
 afterAll(async () => {
@@ -97,3 +112,52 @@ describe('a first up that elects no leader', { timeout: 90_000 }, () => {
     expect(existsSync(join(ws, 'nodes'))).toBe(false)
   })
 })
+
+// The process's command line comes from /proc: where there is none, the advice stays general.
+describe.skipIf(!existsSync('/proc/self/cmdline'))(
+  'advice about the process that holds a workspace',
+  { timeout: 60_000 },
+  () => {
+    it('a lock whose pid now belongs to another program is called stale, not a manager to stop', async () => {
+      const ws = await tempDir()
+      const pid = holder('foreign')
+      await writeFile(join(ws, 'manager.lock'), String(pid))
+      const lock = join(ws, 'manager.lock')
+      const put = await cli(['put', 'a', 'b', '--workspace', ws])
+      expect(put.code).toBe(1)
+      expect(put.stderr).toContain(
+        `${lock} names process ${pid}, which is not a RaftLab manager (it runs \`sleep 60\`)`,
+      )
+      expect(put.stderr).toContain(`delete ${lock}, then run \`raftlab up --workspace ${ws}\``)
+      const up = await cli(['up', '--workspace', ws])
+      expect(up.code).toBe(1)
+      expect(up.stderr).toContain(`which is not a RaftLab manager`)
+      expect(up.stderr).not.toContain('stop it')
+    })
+
+    it('a manager.json whose pid now belongs to another program is ignored, never `kill PID`', async () => {
+      const ws = await tempDir()
+      const pid = holder('foreign')
+      const [port] = await freePorts(1)
+      await writeFile(join(ws, 'manager.json'), JSON.stringify({ pid, port, token: 't' }))
+      const put = await cli(['put', 'a', 'b', '--workspace', ws])
+      expect(put.code).toBe(1)
+      expect(put.stderr).toContain(`no cluster manager is running for workspace ${ws}`)
+      expect(put.stderr).not.toContain('kill')
+    })
+
+    it('a manager still starting is waited for, then said to be starting, not to be stopped', async () => {
+      const ws = await tempDir()
+      const pid = holder('starting')
+      await writeFile(join(ws, 'manager.lock'), String(pid))
+      const started = Date.now()
+      const put = await cli(['put', 'a', 'b', '--workspace', ws])
+      expect(Date.now() - started).toBeGreaterThan(9_000)
+      expect(put.code).toBe(1)
+      expect(put.stderr).toContain(
+        `workspace ${ws} is held by a RaftLab manager (process ${pid}) that did not serve its API within 10 s: it is probably still starting its nodes`,
+      )
+      expect(put.stderr).not.toContain('stop it')
+    })
+  },
+)

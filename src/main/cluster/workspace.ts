@@ -8,7 +8,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
-import { takePidLock } from '../node/pidlock'
+import { processCommandLine, takePidLock } from '../node/pidlock'
 
 export interface NodeSpec {
   readonly id: number
@@ -285,6 +285,39 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
   }
 }
 
+/**
+ * What the live process `pid` named by a workspace's manager.lock or manager.json is, judged by
+ * its command line, so that advice never says to kill a process that is not ours to kill:
+ * - 'starting': `raftlab up` or `raftlab web`, which takes the lock seconds before it serves
+ *   its API (on a loaded machine, while its nodes start);
+ * - 'node': another Node.js or Electron program, which may hold the workspace in process;
+ * - 'foreign': something else (the lock's owner died and its pid was reused);
+ * - 'unknown': its command line cannot be read (no /proc, as on macOS).
+ */
+export type HolderKind = 'starting' | 'node' | 'foreign' | 'unknown'
+
+export function holderKind(pid: number): HolderKind {
+  const cmdline = processCommandLine(pid)
+  if (cmdline === '') return 'unknown'
+  if (/(cli\.js|raftlab)\s+(up|web)(\s|$)/.test(cmdline)) return 'starting'
+  return /node|electron|raftlab/i.test(cmdline) ? 'node' : 'foreign'
+}
+
+/** The first words of process `pid`'s command line, to show in a message. */
+export function commandOf(pid: number): string {
+  const cmdline = processCommandLine(pid).trim()
+  return cmdline.length > 60 ? `${cmdline.slice(0, 57)}...` : cmdline
+}
+
+/** The advice for a lock whose live owner `pid` is not a RaftLab manager. */
+export function staleLockAdvice(workspace: string, pid: number): string {
+  return (
+    `${join(workspace, 'manager.lock')} names process ${pid}, which is not a RaftLab manager ` +
+    `(it runs \`${commandOf(pid)}\`): a manager that crashed left the lock and its pid was ` +
+    `reused. If no RaftLab manager runs on this workspace, delete ${join(workspace, 'manager.lock')}`
+  )
+}
+
 /** Workspaces this process holds: its own pid in a lock file does not make the lock stale. */
 const heldHere = new Set<string>()
 
@@ -315,7 +348,9 @@ async function takeLockFile(workspace: string, key: string): Promise<() => Promi
   const lock = await takePidLock(join(workspace, 'manager.lock'), {
     busy: (owner) =>
       new Error(
-        `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
+        holderKind(owner) === 'foreign'
+          ? `${staleLockAdvice(workspace, owner)} and try again`
+          : `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
       ),
   })
   return async () => {
