@@ -161,3 +161,35 @@ describe.skipIf(!existsSync('/proc/self/cmdline'))(
     })
   },
 )
+
+describe('keys while the cluster has no leader', { timeout: 120_000 }, () => {
+  it('get, ls and del say there is no leader, never that a circuit breaker is open', async () => {
+    const ws = await tempDir()
+    const up = await background([
+      'up',
+      '--nodes',
+      '3',
+      '--tick-ms',
+      '40',
+      '--json',
+      '--workspace',
+      ws,
+    ])
+    hosts.push(up)
+    for (const id of ['2', '3']) expect((await cli(['kill', id, '--workspace', ws])).code).toBe(0)
+    // Three failures in a row opened etcd3's breaker for every later call.
+    for (const args of [
+      ['get', 'k'],
+      ['get', 'k'],
+      ['ls'],
+      ['get', 'k'],
+      ['del', 'k'],
+      ['get', 'k'],
+    ]) {
+      const r = await cli([...args, '--workspace', ws])
+      expect({ args, code: r.code }).toEqual({ args, code: 1 })
+      expect(r.stderr).toContain('no leader')
+      expect(r.stderr).not.toContain('circuit breaker')
+    }
+  })
+})
