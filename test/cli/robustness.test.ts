@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -191,5 +191,25 @@ describe('keys while the cluster has no leader', { timeout: 120_000 }, () => {
       expect(r.stderr).toContain('no leader')
       expect(r.stderr).not.toContain('circuit breaker')
     }
+  })
+})
+
+describe('a workspace that cannot be one', () => {
+  it('a file in its place, or a manager.lock that is a directory, is said so plainly', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'a-file')
+    await writeFile(file, '')
+    for (const ws of [file, join(file, 'sub')]) {
+      const r = await cli(['up', '--workspace', ws])
+      expect({ ws, code: r.code }).toEqual({ ws, code: 1 })
+      expect(r.stderr).toBe(`raftlab: workspace ${ws} is not a directory (a file is in the way)\n`)
+    }
+    const ws = join(dir, 'ws')
+    await mkdir(join(ws, 'manager.lock'), { recursive: true })
+    const r = await cli(['up', '--workspace', ws])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      `cannot take the lock ${join(ws, 'manager.lock')}: it is not a file (a directory?), so no process owns it; remove it and try again`,
+    )
   })
 })

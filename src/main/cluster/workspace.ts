@@ -3,9 +3,9 @@
 // same cluster: same ids, same ports, same data.
 
 import { createServer, type AddressInfo, type Server } from 'node:net'
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
 import { processCommandLine, takePidLock } from '../node/pidlock'
@@ -134,8 +134,41 @@ export function clusterFileProblem(c: ClusterFile): string | undefined {
   return undefined
 }
 
+/**
+ * Creates the workspace directory (and its parents) if missing. A failure names the workspace
+ * and the real cause: Node's recursive mkdir reports EEXIST for a file in the way and ENOENT
+ * for a parent it could not create (on a read-only disk, say), so the first missing parent is
+ * created on its own to learn why.
+ */
+export async function makeWorkspaceDir(workspace: string): Promise<void> {
+  try {
+    await mkdir(workspace, { recursive: true })
+    return
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new Error(`workspace ${workspace} is not a directory (a file is in the way)`)
+    }
+    let missing = workspace
+    while (dirname(missing) !== missing && !(await isDir(dirname(missing)))) {
+      missing = dirname(missing)
+    }
+    const cause = await mkdir(missing).then(
+      () => e as NodeJS.ErrnoException,
+      (again: NodeJS.ErrnoException) => again,
+    )
+    throw new Error(
+      `cannot create workspace ${workspace}: ${cause.code ?? cause.message} creating ${missing}`,
+    )
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true
+}
+
 export async function writeClusterFile(workspace: string, c: ClusterFile): Promise<void> {
-  await mkdir(workspace, { recursive: true })
+  await makeWorkspaceDir(workspace)
   await writeFileAtomic(clusterFilePath(workspace), JSON.stringify(c, null, 2) + '\n')
 }
 
@@ -344,7 +377,7 @@ export async function lockWorkspace(workspace: string): Promise<() => Promise<vo
 }
 
 async function takeLockFile(workspace: string, key: string): Promise<() => Promise<void>> {
-  await mkdir(workspace, { recursive: true })
+  await makeWorkspaceDir(workspace)
   const lock = await takePidLock(join(workspace, 'manager.lock'), {
     busy: (owner) =>
       new Error(

@@ -3,10 +3,10 @@
 // `raftlab` commands reach them.
 
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ClusterStatus, CreateClusterInput } from '../../../shared/api'
 import type { ClusterService } from '../../cluster/service'
+import { makeWorkspaceDir } from '../../cluster/workspace'
 import { hostWorkspace, type WorkspaceHost } from '../../server/host'
 import { UsageError } from '../args'
 import { print, printTable, warn } from '../output'
@@ -93,7 +93,7 @@ async function openHosted(
   prepare: (service: ClusterService) => Promise<void>,
   serve: (service: ClusterService) => Promise<WorkspaceHost>,
 ): Promise<{ service: ClusterService; host: WorkspaceHost }> {
-  await mkdir(ctx.workspace, { recursive: true })
+  await makeWorkspaceDir(ctx.workspace)
   // Loaded only here: the engine pulls in the etcd client and gRPC, which take seconds to load
   // on a busy machine, and most commands never need them.
   const { ClusterService } = await import('../../cluster/service')
