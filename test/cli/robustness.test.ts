@@ -73,7 +73,9 @@ describe('up --base-port', { timeout: 60_000 }, () => {
     await listen(base + 1)
     const r = await cli(['up', '--nodes', '1', '--base-port', String(base), '--workspace', ws])
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`port ${base + 1} on 127.0.0.1 is in use`)
+    expect(r.stderr).toBe(
+      `raftlab: port ${base + 1} on 127.0.0.1 is in use, and base port ${base} gives 1 node(s) the ports ${base}..${base + 1}; choose another base port, or none for free ones\n`,
+    )
     expect(existsSync(join(ws, 'cluster.json'))).toBe(false)
   })
 

@@ -145,6 +145,8 @@ async function createAndElect(
       () => `${join(ctx.workspace, 'events.ndjson')} says what the nodes did`,
     )
   } catch (e) {
+    // Refused before anything was written (a base port in use, say): nothing to undo.
+    if (!(await service.status()).exists) throw e
     const kept = await service
       .destroyCluster()
       .then(() => false)
@@ -153,7 +155,7 @@ async function createAndElect(
       `${(e as Error).message}\n` +
         (kept
           ? `The new cluster could not be removed: delete ${join(ctx.workspace, 'cluster.json')} and ${join(ctx.workspace, 'nodes')} before trying again.`
-          : `The new cluster was not kept (its cluster.json and nodes' data are removed): the next \`raftlab up\` creates it again from its flags.`),
+          : `The new cluster was not kept (its cluster.json and nodes' data are removed): the next \`raftlab ${ctx.command}\` creates it again from its flags.`),
     )
   }
 }
