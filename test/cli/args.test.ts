@@ -50,6 +50,8 @@ describe('parseArgv', () => {
     expect(nodeListArg('1,2,3')).toEqual([1, 2, 3])
     expect(() => nodeListArg('1,x')).toThrow(/must be a node id/)
     expect(() => nodeListArg(',')).toThrow(/must list node ids/)
+    expect(() => nodeListArg('1,,2')).toThrow(/"1,,2" has an empty item/)
+    expect(() => nodeListArg('1,')).toThrow(UsageError)
   })
 })
 

@@ -217,6 +217,19 @@ describe('raftlab usage errors', () => {
       [ws('log', '1', '--type', 'weird'), /--type takes/],
       [ws('log', '1', '--limit', 'many'), /--limit needs a whole number/],
       [ws('export', '--node', '1', '--format', 'xml'), /--format must be ndjson or csv/],
+      [ws('export', '--out', tmpdir()), /--out .* is a directory/],
+      [ws('log', '1', '--from', '10', '--to', '5'), /--from 10 is after --to 5/],
+      [ws('timing', '--tick-ms', '0'), /--tick-ms must be between 1 and 10000, not 0/],
+      [
+        ws('timing', '--election-ticks', '3', '--heartbeat-ticks', '3'),
+        /--election-ticks 3 must be greater than --heartbeat-ticks 3/,
+      ],
+      [ws('events', '--kind', 'bogus'), /no event kind "bogus"; kinds: /],
+      [
+        ws('events', '--node', '99'),
+        /--node 99: no such node in this cluster or its history \(nodes: 1, 2, 3\)/,
+      ],
+      [ws('partition', '1,,2'), /GROUP "1,,2" has an empty item/],
       [[], /usage: raftlab/],
     ]
     for (const [args, message] of cases) {

@@ -3,7 +3,7 @@
 
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { freePorts, newClusterFile, PORT_RANGE } from '../../src/main/cluster/workspace'
+import { basePorts, freePorts, newClusterFile, PORT_RANGE } from '../../src/main/cluster/workspace'
 
 const servers: Server[] = []
 
@@ -50,5 +50,30 @@ describe('freePorts', () => {
     const ports = file.nodes.flatMap((n) => [n.client, n.peer].map((x) => Number(x.split(':')[1])))
     expect(new Set(ports).size).toBe(6)
     expect(ports.every(inRange)).toBe(true)
+  })
+})
+
+describe('basePorts', () => {
+  it('refuses a base port whose range runs past 65535, naming the highest that fits', async () => {
+    await expect(newClusterFile({ nodes: 3, basePort: 65_535 })).rejects.toThrow(
+      'base port 65535 gives 3 node(s) the ports 65535..65540, beyond 65535; the highest base port for 3 node(s) is 65530',
+    )
+  })
+
+  it('refuses a base port whose range holds a port in use, naming that port', async () => {
+    const [base = 0] = await freePorts(1)
+    await listen(base + 3)
+    await expect(basePorts(base, 2)).rejects.toThrow(
+      `port ${base + 3} on 127.0.0.1 is in use, and base port ${base} gives 2 node(s) the ports ${base}..${base + 3}`,
+    )
+  })
+
+  it('gives 2n consecutive ports from the base when they are free', async () => {
+    const [base = 0] = await freePorts(1)
+    const file = await newClusterFile({ nodes: 2, basePort: base })
+    expect(file.nodes.map((n) => [n.client, n.peer])).toEqual([
+      [`127.0.0.1:${base}`, `127.0.0.1:${base + 1}`],
+      [`127.0.0.1:${base + 2}`, `127.0.0.1:${base + 3}`],
+    ])
   })
 })

@@ -174,4 +174,18 @@ describe('the data directory lock', { timeout: 60_000 }, () => {
     const log = await readFile(join(dir, 'node.log'), 'utf8')
     expect(log).toContain('that process is paused; resuming it so that it can exit')
   })
+
+  it('a data directory that is a file, or lies under one, is refused in one line naming it', async () => {
+    const dir = await tempWorkspace()
+    dirs.push(dir)
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'not a directory')
+    for (const dataDir of [file, join(file, 'sub')]) {
+      const { code, stderr } = await (await startNode(dataDir)).exited
+      expect({ dataDir, code }).toEqual({ dataDir, code: 2 })
+      expect(stderr).toBe(
+        `raftlab node: --data-dir ${dataDir} is not a directory (a file is in the way)\n`,
+      )
+    }
+  })
 })

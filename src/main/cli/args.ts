@@ -138,7 +138,9 @@ export function nodeIdArg(text: string | undefined, what = 'NODE'): number {
 
 /** "1,2,3" → [1, 2, 3]. */
 export function nodeListArg(text: string, what = 'NODES'): number[] {
-  const parts = text.split(',').filter((s) => s !== '')
-  if (parts.length === 0) throw new UsageError(`${what} must list node ids, such as 1,2`)
+  const parts = text.split(',')
+  if (parts.every((s) => s === '')) throw new UsageError(`${what} must list node ids, such as 1,2`)
+  // "1,,2" or "1,": a node id left out is a typo, not a shorter list.
+  if (parts.includes('')) throw new UsageError(`${what} "${text}" has an empty item`)
   return parts.map((p) => nodeIdArg(p, what))
 }

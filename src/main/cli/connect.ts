@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { WebSocket } from 'ws'
-import { DEFAULT_WORKSPACE } from '../cluster/workspace'
+import { DEFAULT_WORKSPACE, holderKind, staleLockAdvice } from '../cluster/workspace'
 import { API_PATH } from '../server/server'
 import { findManager } from '../server/managerfile'
 import { connectWire, type WireClient } from '../../shared/wireclient'
@@ -37,17 +37,34 @@ export async function lockHolder(workspace: string): Promise<number | undefined>
 /** The command needs a running manager and there is none. */
 export class NoManagerError extends Error {
   constructor(workspace: string, command: string, holder?: number) {
-    super(
-      holder !== undefined
-        ? `workspace ${workspace} is held by process ${holder}, which serves no API that ` +
-            `\`raftlab ${command}\` can use; stop it, then run \`raftlab up --workspace ${workspace}\`.`
-        : `no cluster manager is running for workspace ${workspace}, so \`raftlab ${command}\` ` +
-            `cannot reach the cluster.\nStart one in another terminal with ` +
-            `\`raftlab up --workspace ${workspace}\` (or \`raftlab web --workspace ${workspace}\`).`,
-    )
+    const up = `\`raftlab up --workspace ${workspace}\``
+    const messages = {
+      none:
+        `no cluster manager is running for workspace ${workspace}, so \`raftlab ${command}\` ` +
+        `cannot reach the cluster.\nStart one in another terminal with ${up} ` +
+        `(or \`raftlab web --workspace ${workspace}\`).`,
+      starting:
+        `workspace ${workspace} is held by a RaftLab manager (process ${holder}) that did not ` +
+        `serve its API within ${STARTING_WAIT_MS / 1000} s: it is probably still starting its ` +
+        `nodes. Try again once it has printed them.`,
+      node:
+        `workspace ${workspace} is held by process ${holder}, which serves no API that ` +
+        `\`raftlab ${command}\` can use (a program that opened the workspace itself, or a ` +
+        `manager still starting). Once it has let go of the workspace, run ${up}.`,
+      foreign: `${staleLockAdvice(workspace, holder ?? 0)}, then run ${up}.`,
+    }
+    super(messages[holder === undefined ? 'none' : kindOf(holder)])
     this.name = 'NoManagerError'
   }
 }
+
+function kindOf(pid: number): 'starting' | 'node' | 'foreign' {
+  const kind = holderKind(pid)
+  return kind === 'unknown' ? 'node' : kind
+}
+
+/** How long a command waits for a manager that holds the workspace but is still starting. */
+const STARTING_WAIT_MS = 10_000
 
 /** The API of the workspace's running manager, or undefined when none runs. */
 export async function connectManager(workspace: string): Promise<WireClient | undefined> {
@@ -69,7 +86,15 @@ export async function connectManager(workspace: string): Promise<WireClient | un
 
 /** Like connectManager, but a missing manager is an error that says how to start one. */
 export async function requireManager(workspace: string, command: string): Promise<WireClient> {
-  const api = await connectManager(workspace)
-  if (!api) throw new NoManagerError(workspace, command, await lockHolder(workspace))
-  return api
+  const deadline = Date.now() + STARTING_WAIT_MS
+  for (;;) {
+    const api = await connectManager(workspace)
+    if (api) return api
+    // `raftlab up` takes the lock seconds before it serves its API: wait for it, a while.
+    const holder = await lockHolder(workspace)
+    if (holder === undefined || holderKind(holder) !== 'starting' || Date.now() > deadline) {
+      throw new NoManagerError(workspace, command, holder)
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
 }

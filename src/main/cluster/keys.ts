@@ -454,3 +454,20 @@ function decodeBase64(text: string, what: string): Buffer {
   if (!BASE64.test(text)) throw new Error(`${what} is marked base64 but is not valid base64`)
   return Buffer.from(text, 'base64')
 }
+
+/**
+ * A key call's failure as the user should read it. etcd3 stops calling a node for 5 s after
+ * three recoverable failures in a row (its circuit breaker), and then fails every call with
+ * cockatiel's "Execution prevented because the circuit breaker is open": after a no-leader
+ * failure, that is what the cluster is. Anything else passes through unchanged.
+ */
+export function plainKeyError(e: unknown): never {
+  if (e instanceof Error && (e as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) {
+    throw new Error(
+      'etcdserver: no leader (or no node answers): the last calls failed, so calls are held ' +
+        'back for a few seconds; `raftlab status` shows whether a majority of voters is up and ' +
+        'a leader elected',
+    )
+  }
+  throw e
+}

@@ -47,7 +47,7 @@ import {
   withNewNode,
   type FaultState,
 } from './faults'
-import { KeyStore } from './keys'
+import { KeyStore, plainKeyError } from './keys'
 import { compareLogs, readLogPage, type LogSource } from './logs'
 import {
   ClusterManager,
@@ -910,34 +910,34 @@ export class ClusterService implements ClusterApi {
 
   async listKeys(...args: ApiArgs<'listKeys'>): Promise<KeyPage> {
     const [q] = parseArgs('listKeys', args)
-    return this.keys.list(q)
+    return this.keys.list(q).catch(plainKeyError)
   }
 
   async getKey(...args: ApiArgs<'getKey'>): Promise<KeyDetail> {
     const [key] = parseArgs('getKey', args)
-    return this.keys.get(key)
+    return this.keys.get(key).catch(plainKeyError)
   }
 
   async putKey(...args: ApiArgs<'putKey'>): Promise<KeyWriteResult> {
     const [input] = parseArgs('putKey', args)
-    return this.keys.put(input)
+    return this.keys.put(input).catch(plainKeyError)
   }
 
   async deleteKey(
     ...args: ApiArgs<'deleteKey'>
   ): Promise<KeyWriteResult & { readonly deleted: number }> {
     const [input] = parseArgs('deleteKey', args)
-    return this.keys.delete(input)
+    return this.keys.delete(input).catch(plainKeyError)
   }
 
   async importKeys(...args: ApiArgs<'importKeys'>): Promise<ImportResult> {
     const [dump] = parseArgs('importKeys', args)
-    return this.keys.importKeys(dump, (p) => this.progress(p))
+    return this.keys.importKeys(dump, (p) => this.progress(p)).catch(plainKeyError)
   }
 
   async exportKeys(...args: ApiArgs<'exportKeys'>): Promise<KeyDump> {
     const [q] = parseArgs('exportKeys', args)
-    return this.keys.exportKeys(q.prefix)
+    return this.keys.exportKeys(q.prefix).catch(plainKeyError)
   }
 }
 

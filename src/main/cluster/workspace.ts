@@ -3,12 +3,12 @@
 // same cluster: same ids, same ports, same data.
 
 import { createServer, type AddressInfo, type Server } from 'node:net'
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
-import { takePidLock } from '../node/pidlock'
+import { processCommandLine, takePidLock } from '../node/pidlock'
 
 export interface NodeSpec {
   readonly id: number
@@ -63,11 +63,112 @@ export async function readClusterFile(workspace: string): Promise<ClusterFile | 
   if (parsed.version !== 1 || !Array.isArray(parsed.nodes)) {
     throw new Error(`${path} is not a RaftLab cluster file (version ${String(parsed.version)})`)
   }
+  const problem = clusterFileProblem(parsed)
+  if (problem !== undefined) throw new Error(`${path}: ${problem}; fix or remove it`)
   return parsed
 }
 
+/**
+ * What makes a parsed cluster.json unusable, naming the field, or undefined when nothing does.
+ * Checked on read: a hand-edited file must fail here, naming cluster.json, not later as a node
+ * that will not start or a cluster that never elects a leader.
+ */
+export function clusterFileProblem(c: ClusterFile): string | undefined {
+  const wholeIn = (v: unknown, min: number, max: number): boolean =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max
+  if (typeof c.name !== 'string' || c.name === '') return 'name must be a non-empty string'
+  if (c.nodes.filter((n) => typeof n === 'object' && n !== null && !n.removed).length === 0) {
+    return 'nodes must list at least one node that is not removed'
+  }
+  const ids = new Set<number>()
+  const addrs = new Map<string, string>()
+  for (const [i, n] of c.nodes.entries()) {
+    const at = `nodes[${i}]`
+    if (typeof n !== 'object' || n === null) return `${at} must be an object`
+    if (!wholeIn(n.id, 1, 2 ** 31))
+      return `${at}.id must be a whole number from 1, not ${JSON.stringify(n.id)}`
+    if (ids.has(n.id)) return `${at}.id ${n.id} is used by another node`
+    ids.add(n.id)
+    if (typeof n.name !== 'string' || n.name === '') return `${at}.name must be a non-empty string`
+    for (const field of ['peer', 'client'] as const) {
+      const addr: unknown = n[field]
+      const m = typeof addr === 'string' ? /^(.+):(\d+)$/.exec(addr) : null
+      if (!m || !wholeIn(Number(m[2]), 1, 65_535)) {
+        return `${at}.${field} ${JSON.stringify(addr)} is not host:port (such as 127.0.0.1:2379)`
+      }
+      const other = addrs.get(addr as string)
+      if (other !== undefined) return `${at}.${field} ${addr as string} is also ${other}`
+      addrs.set(addr as string, `${at}.${field}`)
+    }
+    if (typeof n.join !== 'boolean') return `${at}.join must be true or false`
+    for (const flag of ['removed', 'hasRun'] as const) {
+      if (n[flag] !== undefined && typeof n[flag] !== 'boolean') {
+        return `${at}.${flag} must be true or false when present`
+      }
+    }
+  }
+  const t = c.timing as Partial<Timing> | undefined
+  if (typeof t !== 'object' || t === null) return 'timing must be an object'
+  if (!wholeIn(t.tickMs, 1, 10_000))
+    return `timing.tickMs must be 1 to 10000, not ${JSON.stringify(t.tickMs)}`
+  if (!wholeIn(t.heartbeatTicks, 1, 1_000)) {
+    return `timing.heartbeatTicks must be 1 to 1000, not ${JSON.stringify(t.heartbeatTicks)}`
+  }
+  if (!wholeIn(t.electionTicks, 2, 1_000) || (t.electionTicks ?? 0) <= (t.heartbeatTicks ?? 0)) {
+    return `timing.electionTicks must be 2 to 1000 and greater than timing.heartbeatTicks, not ${JSON.stringify(t.electionTicks)}`
+  }
+  if (!wholeIn(c.snapshotCount, 1, 10_000_000)) {
+    return `snapshotCount must be a whole number from 1, not ${JSON.stringify(c.snapshotCount)}`
+  }
+  if (
+    c.slowMotion !== undefined &&
+    !(typeof c.slowMotion === 'number' && c.slowMotion >= 1 && c.slowMotion <= 100)
+  ) {
+    return `slowMotion must be 1 to 100 when present, not ${JSON.stringify(c.slowMotion)}`
+  }
+  if (c.running !== undefined) {
+    if (!Array.isArray(c.running)) return 'running must be a list of node ids when present'
+    const stray = c.running.find((id) => !ids.has(id))
+    if (stray !== undefined) return `running lists ${JSON.stringify(stray)}, which is no node's id`
+  }
+  return undefined
+}
+
+/**
+ * Creates the workspace directory (and its parents) if missing. A failure names the workspace
+ * and the real cause: Node's recursive mkdir reports EEXIST for a file in the way and ENOENT
+ * for a parent it could not create (on a read-only disk, say), so the first missing parent is
+ * created on its own to learn why.
+ */
+export async function makeWorkspaceDir(workspace: string): Promise<void> {
+  try {
+    await mkdir(workspace, { recursive: true })
+    return
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new Error(`workspace ${workspace} is not a directory (a file is in the way)`)
+    }
+    let missing = workspace
+    while (dirname(missing) !== missing && !(await isDir(dirname(missing)))) {
+      missing = dirname(missing)
+    }
+    const cause = await mkdir(missing).then(
+      () => e as NodeJS.ErrnoException,
+      (again: NodeJS.ErrnoException) => again,
+    )
+    throw new Error(
+      `cannot create workspace ${workspace}: ${cause.code ?? cause.message} creating ${missing}`,
+    )
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true
+}
+
 export async function writeClusterFile(workspace: string, c: ClusterFile): Promise<void> {
-  await mkdir(workspace, { recursive: true })
+  await makeWorkspaceDir(workspace)
   await writeFileAtomic(clusterFilePath(workspace), JSON.stringify(c, null, 2) + '\n')
 }
 
@@ -150,6 +251,38 @@ function listening(port: number): Promise<Server | undefined> {
   })
 }
 
+/**
+ * The 2n ports from `base` that --base-port gives a new cluster of n nodes, checked before the
+ * cluster is written: all of them must exist and be free now, or the cluster would be saved
+ * with ports its nodes cannot listen on.
+ */
+export async function basePorts(base: number, n: number): Promise<number[]> {
+  const last = base + 2 * n - 1
+  if (!Number.isInteger(base) || base < 1 || last > 65_535) {
+    throw new Error(
+      `base port ${base} gives ${n} node(s) the ports ${base}..${last}, beyond 65535; ` +
+        `the highest base port for ${n} node(s) is ${65_536 - 2 * n}`,
+    )
+  }
+  const ports = Array.from({ length: 2 * n }, (_, i) => base + i)
+  const held: Server[] = []
+  try {
+    for (const port of ports) {
+      const s = await listening(port)
+      if (!s) {
+        throw new Error(
+          `port ${port} on 127.0.0.1 is in use, and base port ${base} gives ${n} node(s) the ` +
+            `ports ${base}..${last}; choose another base port, or none for free ones`,
+        )
+      }
+      held.push(s)
+    }
+    return ports
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))))
+  }
+}
+
 export interface NewClusterOptions {
   readonly nodes: number
   readonly basePort?: number
@@ -165,7 +298,7 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
   }
   const ports =
     opts.basePort !== undefined
-      ? Array.from({ length: opts.nodes * 2 }, (_, i) => (opts.basePort ?? 0) + i)
+      ? await basePorts(opts.basePort, opts.nodes)
       : await freePorts(opts.nodes * 2)
   const nodes: NodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
     id: i + 1,
@@ -183,6 +316,39 @@ export async function newClusterFile(opts: NewClusterOptions): Promise<ClusterFi
     slowMotion: opts.slowMotion ?? 1,
     running: [],
   }
+}
+
+/**
+ * What the live process `pid` named by a workspace's manager.lock or manager.json is, judged by
+ * its command line, so that advice never says to kill a process that is not ours to kill:
+ * - 'starting': `raftlab up` or `raftlab web`, which takes the lock seconds before it serves
+ *   its API (on a loaded machine, while its nodes start);
+ * - 'node': another Node.js or Electron program, which may hold the workspace in process;
+ * - 'foreign': something else (the lock's owner died and its pid was reused);
+ * - 'unknown': its command line cannot be read (no /proc, as on macOS).
+ */
+export type HolderKind = 'starting' | 'node' | 'foreign' | 'unknown'
+
+export function holderKind(pid: number): HolderKind {
+  const cmdline = processCommandLine(pid)
+  if (cmdline === '') return 'unknown'
+  if (/(cli\.js|raftlab)\s+(up|web)(\s|$)/.test(cmdline)) return 'starting'
+  return /node|electron|raftlab/i.test(cmdline) ? 'node' : 'foreign'
+}
+
+/** The first words of process `pid`'s command line, to show in a message. */
+export function commandOf(pid: number): string {
+  const cmdline = processCommandLine(pid).trim()
+  return cmdline.length > 60 ? `${cmdline.slice(0, 57)}...` : cmdline
+}
+
+/** The advice for a lock whose live owner `pid` is not a RaftLab manager. */
+export function staleLockAdvice(workspace: string, pid: number): string {
+  return (
+    `${join(workspace, 'manager.lock')} names process ${pid}, which is not a RaftLab manager ` +
+    `(it runs \`${commandOf(pid)}\`): a manager that crashed left the lock and its pid was ` +
+    `reused. If no RaftLab manager runs on this workspace, delete ${join(workspace, 'manager.lock')}`
+  )
 }
 
 /** Workspaces this process holds: its own pid in a lock file does not make the lock stale. */
@@ -211,11 +377,13 @@ export async function lockWorkspace(workspace: string): Promise<() => Promise<vo
 }
 
 async function takeLockFile(workspace: string, key: string): Promise<() => Promise<void>> {
-  await mkdir(workspace, { recursive: true })
+  await makeWorkspaceDir(workspace)
   const lock = await takePidLock(join(workspace, 'manager.lock'), {
     busy: (owner) =>
       new Error(
-        `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
+        holderKind(owner) === 'foreign'
+          ? `${staleLockAdvice(workspace, owner)} and try again`
+          : `workspace ${workspace} is in use by another RaftLab manager (pid ${owner}); stop it first`,
       ),
   })
   return async () => {

@@ -2,7 +2,7 @@
 // by the cluster manager it reports over the IPC channel and exits when that channel closes, so
 // a crashed manager leaves no node behind; started by hand it runs on its own.
 
-import { mkdir } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { attachControl, type NodeReport } from './control'
 import { parseArgs, splitHostPort, USAGE } from './config'
@@ -11,6 +11,22 @@ import { startIdleWatcher } from './idle'
 import { createLogger } from './logger'
 import { processCommandLine, processStopped, takePidLock } from './pidlock'
 import { RaftNode } from './raftnode'
+
+/**
+ * Why `dir` cannot be this node's data directory (created here when missing), or undefined
+ * when it can: a file in its place, a file on its path, no permission, a read-only disk.
+ */
+async function dataDirProblem(dir: string): Promise<string | undefined> {
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') return 'is not a directory (a file is in the way)'
+    return `cannot be created (${code ?? (e as Error).message})`
+  }
+  const s = await stat(dir).catch(() => undefined)
+  return s?.isDirectory() === false ? 'is not a directory' : undefined
+}
 
 /** How long a node waits for another process to let go of its data directory. */
 const DATA_DIR_WAIT_MS = 10_000
@@ -25,6 +41,12 @@ async function main(): Promise<void> {
     cfg = parseArgs(process.argv.slice(2))
   } catch (e) {
     process.stderr.write(`raftlab node: ${(e as Error).message}\n`)
+    process.exit(2)
+  }
+  // Before the logger, which writes into it: a path that cannot be a directory is a usage error.
+  const notDir = await dataDirProblem(cfg.dataDir)
+  if (notDir !== undefined) {
+    process.stderr.write(`raftlab node: --data-dir ${cfg.dataDir} ${notDir}\n`)
     process.exit(2)
   }
   const log = createLogger({
@@ -64,7 +86,6 @@ async function main(): Promise<void> {
 
   // One process per data directory: two would interleave their writes to the same log. A
   // predecessor still shutting down (its manager crashed, say) gets time to finish.
-  await mkdir(cfg.dataDir, { recursive: true }).catch((e: unknown) => fail('cannot start', e))
   const dataDir = cfg.dataDir
   const lock = await takePidLock(join(dataDir, 'node.lock'), {
     waitMs: DATA_DIR_WAIT_MS,

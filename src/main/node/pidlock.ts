@@ -91,7 +91,12 @@ export async function takePidLock(path: string, opts: PidLockOptions): Promise<P
       }
       if (await removeStale(path, owner)) stale++
     }
-    throw new Error(`cannot take the lock ${path}`)
+    const found = await stat(path).catch(() => undefined)
+    throw new Error(
+      found !== undefined && !found.isFile()
+        ? `cannot take the lock ${path}: it is not a file (a directory?), so no process owns it; remove it and try again`
+        : `cannot take the lock ${path}: it was stale three times, taken over each time by another process; try again`,
+    )
   } finally {
     await unlink(mine).catch(() => {})
   }

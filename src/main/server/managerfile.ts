@@ -1,13 +1,14 @@
 // <workspace>/manager.json: how `raftlab` commands in other terminals find the manager that owns
 // a workspace (`raftlab up`, `raftlab web`, the desktop app). It holds the API server's port and
 // token, so it is readable by its owner only, and it is removed when that manager exits. A file
-// left by a manager that crashed names a pid that is gone, and is ignored.
+// left by a manager that crashed names a pid that is gone (or reused by a process that is no
+// manager), and is ignored.
 
 import { readFileSync, unlinkSync } from 'node:fs'
 import { readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { readIfExists, writeFileAtomic } from '../cluster/workspace'
+import { holderKind, readIfExists, writeFileAtomic } from '../cluster/workspace'
 import { processAlive } from '../node/pidlock'
 
 export interface ManagerInfo {
@@ -75,5 +76,6 @@ export async function findManager(workspace: string): Promise<ManagerInfo | unde
   if (!r.success) {
     throw new Error(`${path} is not a RaftLab manager file; remove it if no manager is running`)
   }
-  return processAlive(r.data.pid) ? r.data : undefined
+  // Its pid may have been reused by now, by a process that is not a manager at all.
+  return processAlive(r.data.pid) && holderKind(r.data.pid) !== 'foreign' ? r.data : undefined
 }

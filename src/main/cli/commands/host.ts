@@ -3,10 +3,10 @@
 // `raftlab` commands reach them.
 
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ClusterStatus, CreateClusterInput } from '../../../shared/api'
 import type { ClusterService } from '../../cluster/service'
+import { makeWorkspaceDir } from '../../cluster/workspace'
 import { hostWorkspace, type WorkspaceHost } from '../../server/host'
 import { UsageError } from '../args'
 import { print, printTable, warn } from '../output'
@@ -17,24 +17,41 @@ const LEADER_TIMEOUT_MS = 15_000
 /** Set once a signal asked the host to stop: the node exits that follow are expected. */
 let stopping = false
 
-async function waitForLeader(service: ClusterService, timeoutMs: number): Promise<ClusterStatus> {
+async function waitForLeader(
+  service: ClusterService,
+  timeoutMs: number,
+  hint = (s: ClusterStatus) =>
+    `\`raftlab status\` and the nodes' logs in ${join(s.workspace, 'nodes')} say why`,
+): Promise<ClusterStatus> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const s = await service.status()
     if (s.leader !== null) return s
     if (Date.now() > deadline) {
-      throw new Error(
-        `no leader was elected within ${timeoutMs / 1000} s; \`raftlab status\` and the nodes' ` +
-          `logs in ${join(s.workspace, 'nodes')} say why`,
-      )
+      throw new Error(`no leader was elected within ${timeoutMs / 1000} s; ${hint(s)}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
 }
 
-function createInput(ctx: Context, nodes: number): CreateClusterInput {
+/** --base-port and --tick-ms, checked before anything is written. */
+function newClusterFlags(ctx: Context, nodes: number): { basePort?: number; tickMs?: number } {
   const basePort = ctx.flags.int('base-port', 1, 65_535)
   const tickMs = ctx.flags.int('tick-ms', 1, 10_000)
+  if (basePort !== undefined && basePort + 2 * nodes - 1 > 65_535) {
+    throw new UsageError(
+      `--base-port ${basePort} gives ${nodes} node(s) the ports ${basePort}..${basePort + 2 * nodes - 1}, ` +
+        `beyond 65535; the highest base port for ${nodes} node(s) is ${65_536 - 2 * nodes}`,
+    )
+  }
+  return {
+    ...(basePort !== undefined ? { basePort } : {}),
+    ...(tickMs !== undefined ? { tickMs } : {}),
+  }
+}
+
+function createInput(ctx: Context, nodes: number): CreateClusterInput {
+  const { basePort, tickMs } = newClusterFlags(ctx, nodes)
   return {
     nodes,
     ...(basePort !== undefined ? { basePort } : {}),
@@ -76,7 +93,7 @@ async function openHosted(
   prepare: (service: ClusterService) => Promise<void>,
   serve: (service: ClusterService) => Promise<WorkspaceHost>,
 ): Promise<{ service: ClusterService; host: WorkspaceHost }> {
-  await mkdir(ctx.workspace, { recursive: true })
+  await makeWorkspaceDir(ctx.workspace)
   // Loaded only here: the engine pulls in the etcd client and gRPC, which take seconds to load
   // on a busy machine, and most commands never need them.
   const { ClusterService } = await import('../../cluster/service')
@@ -107,6 +124,58 @@ function reportTrouble(ctx: Context, service: ClusterService): void {
   })
 }
 
+/**
+ * Creates the cluster and waits for its first leader. A cluster that never got one is deleted
+ * again: kept, its cluster.json would pin the next `up` to the ports or timing that failed,
+ * and that `up`'s --base-port and --tick-ms would not apply.
+ */
+async function createAndElect(
+  ctx: Context,
+  service: ClusterService,
+  input: CreateClusterInput,
+): Promise<void> {
+  try {
+    // Started here rather than by createCluster, which would wait for a leader of its own.
+    await service.createCluster({ ...input, start: false })
+    await service.startAll()
+    // The nodes' logs go with the cluster below: events.ndjson, which stays, is where to look.
+    await waitForLeader(
+      service,
+      LEADER_TIMEOUT_MS,
+      () => `${join(ctx.workspace, 'events.ndjson')} says what the nodes did`,
+    )
+  } catch (e) {
+    // Refused before anything was written (a base port in use, say): nothing to undo.
+    if (!(await service.status()).exists) throw e
+    const kept = await service
+      .destroyCluster()
+      .then(() => false)
+      .catch(() => true)
+    throw new Error(
+      `${(e as Error).message}\n` +
+        (kept
+          ? `The new cluster could not be removed: delete ${join(ctx.workspace, 'cluster.json')} and ${join(ctx.workspace, 'nodes')} before trying again.`
+          : `The new cluster was not kept (its cluster.json and nodes' data are removed): the next \`raftlab ${ctx.command}\` creates it again from its flags.`),
+    )
+  }
+}
+
+/** The flags that shape a new cluster do nothing to the one a workspace holds: say so. */
+function warnIgnoredFlags(ctx: Context, has: number, nodes: number): void {
+  const ignored = [
+    ...(ctx.flags.has('nodes') && has !== nodes ? ['--nodes'] : []),
+    ...(ctx.flags.has('base-port') ? ['--base-port'] : []),
+    ...(ctx.flags.has('tick-ms') ? ['--tick-ms'] : []),
+  ]
+  if (ignored.length === 0) return
+  warn(
+    `workspace ${ctx.workspace} already holds a cluster of ${has} node(s), whose ports and timing ` +
+      `are in ${join(ctx.workspace, 'cluster.json')}; ${ignored.join(', ')} apply only to a new ` +
+      `cluster and are ignored (\`raftlab timing\` changes the timing; to start over, delete ` +
+      `cluster.json and nodes/ in the workspace)`,
+  )
+}
+
 const up: Command = {
   name: 'up',
   summary: 'run a cluster in the foreground (creating it on first use)',
@@ -127,21 +196,18 @@ const up: Command = {
     if (ctx.args.length > 0) throw new UsageError('raftlab up takes only flags')
     const nodes = ctx.flags.int('nodes', 1, 7) ?? 3
     const port = ctx.flags.int('port', 1, 65_535)
+    const input = createInput(ctx, nodes)
     const { service, host } = await openHosted(
       ctx,
       'cli',
       async (s) => {
         const before = await s.status()
         if (!before.exists) {
-          await s.createCluster(createInput(ctx, nodes))
-        } else {
-          if (ctx.flags.has('nodes') && before.nodes.length !== nodes) {
-            warn(
-              `workspace ${ctx.workspace} already holds a cluster of ${before.nodes.length} node(s); --nodes is ignored`,
-            )
-          }
-          await s.startAll()
+          await createAndElect(ctx, s, input)
+          return
         }
+        warnIgnoredFlags(ctx, before.nodes.length, nodes)
+        await s.startAll()
         await waitForLeader(s, LEADER_TIMEOUT_MS)
       },
       (s) =>
@@ -180,19 +246,25 @@ const up: Command = {
 const web: Command = {
   name: 'web',
   summary: 'serve the GUI to a browser on 127.0.0.1 (browser mode)',
-  usage: '[--port P] [--nodes N] [--tick-ms MS]',
+  usage: '[--port P] [--nodes N] [--base-port P] [--tick-ms MS]',
   details: [
     'Prints a URL with a token made for this run: only a browser given that URL gets in.',
-    '--nodes N   create a cluster of N nodes if the workspace has none (otherwise the GUI',
-    '            offers to create one)',
-    '--port P    the port to serve on (default: any free one)',
-    '--json      one JSON line {"url", "port", "workspace"} once serving',
+    '--nodes N      create a cluster of N nodes if the workspace has none (otherwise the GUI',
+    '               offers to create one)',
+    '--base-port P  with --nodes: client port of node 1, as for `raftlab up`',
+    '--tick-ms MS   with --nodes: milliseconds per Raft tick of the new cluster',
+    '--port P       the port to serve on (default: any free one)',
+    '--json         one JSON line {"url", "port", "workspace"} once serving',
   ].join('\n'),
   flags: { port: 'int', nodes: 'int', 'base-port': 'int', 'tick-ms': 'int' },
   run: async (ctx) => {
     if (ctx.args.length > 0) throw new UsageError('raftlab web takes only flags')
     const nodes = ctx.flags.int('nodes', 1, 7)
     const port = ctx.flags.int('port', 1, 65_535)
+    if (nodes === undefined && (ctx.flags.has('base-port') || ctx.flags.has('tick-ms'))) {
+      throw new UsageError('--base-port and --tick-ms shape a new cluster: give --nodes N too')
+    }
+    const input = nodes !== undefined ? createInput(ctx, nodes) : undefined
     const dir = join(ctx.programDir, '..', 'renderer')
     if (!existsSync(join(dir, 'index.html'))) {
       throw new Error(
@@ -203,8 +275,11 @@ const web: Command = {
       ctx,
       'browser',
       async (s) => {
-        if (nodes !== undefined && !(await s.status()).exists) {
-          await s.createCluster(createInput(ctx, nodes))
+        const before = await s.status()
+        if (input !== undefined && !before.exists) {
+          await createAndElect(ctx, s, input)
+        } else if (before.exists) {
+          warnIgnoredFlags(ctx, before.nodes.length, nodes ?? before.nodes.length)
         }
       },
       (s) =>

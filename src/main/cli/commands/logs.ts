@@ -1,7 +1,7 @@
 // Logs and exports: log, export. Both also work without a running manager, from the nodes'
 // files on disk.
 
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   parseArgs,
@@ -59,6 +59,9 @@ function logQuery(ctx: Context): LogQuery {
     ...(f.bool('prefix') ? { prefix: true } : {}),
   }
   if (f.bool('prefix') && key === undefined) throw new UsageError('--prefix goes with --key')
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
+    throw new UsageError(`--from ${q.from} is after --to ${q.to}: no entry lies between them`)
+  }
   return q
 }
 
@@ -196,6 +199,12 @@ export const logCommands: readonly Command[] = [
       const outFlag = ctx.flags.string('out')
       // The manager may run in another directory: a relative path means this shell's.
       const out = outFlag !== undefined ? resolve(outFlag) : undefined
+      // Missing parent directories are created; a directory in the file's place is a mistake.
+      if (out !== undefined && (await stat(out).catch(() => undefined))?.isDirectory()) {
+        throw new UsageError(
+          `--out ${out} is a directory; give the path of a file to write (in it, or anywhere)`,
+        )
+      }
       const nodeFlag = ctx.flags.string('node')
       const format = ctx.flags.string('format')
       if (ctx.flags.bool('keys')) {

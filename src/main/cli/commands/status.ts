@@ -165,6 +165,17 @@ export const statusCommands: readonly Command[] = [
       return onManager(ctx, async (api) => {
         const follow = ctx.flags.bool('follow')
         const past = await api.events(q)
+        // A node no event mentions and the cluster does not have is a typo, not an empty list
+        // (with --follow it may be one about to be added).
+        if (q.node !== undefined && past.length === 0 && !follow) {
+          const [counts, status] = await Promise.all([api.eventCounts({}), api.status()])
+          const known = [...new Set([...counts.nodes, ...status.nodes.map((n) => n.id)])]
+          if (!known.includes(q.node)) {
+            throw new UsageError(
+              `--node ${q.node}: no such node in this cluster or its history (nodes: ${known.sort((a, b) => a - b).join(', ') || 'none'})`,
+            )
+          }
+        }
         if (!follow) {
           if (ctx.json) printJson(past)
           else past.forEach(printEvent)
@@ -207,11 +218,23 @@ export const statusCommands: readonly Command[] = [
       if (ctx.args.length > 0) throw new UsageError('raftlab timing takes no arguments')
       const f = ctx.flags
       const t: TimingInput = {
-        ...(f.has('tick-ms') ? { tickMs: f.int('tick-ms') } : {}),
-        ...(f.has('election-ticks') ? { electionTicks: f.int('election-ticks') } : {}),
-        ...(f.has('heartbeat-ticks') ? { heartbeatTicks: f.int('heartbeat-ticks') } : {}),
-        ...(f.has('snapshot-count') ? { snapshotCount: f.int('snapshot-count') } : {}),
-        ...(f.has('slow-motion') ? { slowMotion: f.number('slow-motion') } : {}),
+        // The bounds of the API's timing schema, checked here so that a bad value is wrong usage.
+        ...(f.has('tick-ms') ? { tickMs: f.int('tick-ms', 1, 10_000) } : {}),
+        ...(f.has('election-ticks') ? { electionTicks: f.int('election-ticks', 2, 1_000) } : {}),
+        ...(f.has('heartbeat-ticks') ? { heartbeatTicks: f.int('heartbeat-ticks', 1, 1_000) } : {}),
+        ...(f.has('snapshot-count')
+          ? { snapshotCount: f.int('snapshot-count', 10, 10_000_000) }
+          : {}),
+        ...(f.has('slow-motion') ? { slowMotion: f.number('slow-motion', 1, 100) } : {}),
+      }
+      if (
+        t.electionTicks !== undefined &&
+        t.heartbeatTicks !== undefined &&
+        t.electionTicks <= t.heartbeatTicks
+      ) {
+        throw new UsageError(
+          `--election-ticks ${t.electionTicks} must be greater than --heartbeat-ticks ${t.heartbeatTicks}`,
+        )
       }
       return onManager(ctx, async (api) => {
         const view =
