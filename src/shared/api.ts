@@ -6,6 +6,7 @@
 
 import { z } from 'zod'
 import type { ApiEventName, ApiMethodName } from './channels'
+import { TIMING_LIMITS as L } from './defaults'
 
 export {
   apiChannel,
@@ -290,11 +291,11 @@ const port = z.number().int().min(1).max(65_535)
 
 export const timingSchema = z
   .object({
-    tickMs: z.number().int().min(1).max(10_000),
-    electionTicks: z.number().int().min(2).max(1_000),
-    heartbeatTicks: z.number().int().min(1).max(1_000),
-    snapshotCount: z.number().int().min(10).max(10_000_000),
-    slowMotion: z.number().min(1).max(100),
+    tickMs: z.number().int().min(L.tickMs.min).max(L.tickMs.max),
+    electionTicks: z.number().int().min(L.electionTicks.min).max(L.electionTicks.max),
+    heartbeatTicks: z.number().int().min(L.heartbeatTicks.min).max(L.heartbeatTicks.max),
+    snapshotCount: z.number().int().min(L.snapshotCount.min).max(L.snapshotCount.max),
+    slowMotion: z.number().min(L.slowMotion.min).max(L.slowMotion.max),
   })
   .partial()
   .strict()

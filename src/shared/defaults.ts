@@ -21,3 +21,15 @@ export const DEFAULT_TIMING: {
 
 /** Applied entries between snapshots; the log is truncated below each snapshot. */
 export const DEFAULT_SNAPSHOT_COUNT = 10_000
+
+/**
+ * The bounds of each timing setting, wherever it is set: the API's schema, the CLI's flags and
+ * a hand-edited cluster.json all check against these.
+ */
+export const TIMING_LIMITS = Object.freeze({
+  tickMs: { min: 1, max: 10_000 },
+  electionTicks: { min: 2, max: 1_000 },
+  heartbeatTicks: { min: 1, max: 1_000 },
+  snapshotCount: { min: 10, max: 10_000_000 },
+  slowMotion: { min: 1, max: 100 },
+} as const)

@@ -8,6 +8,7 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import type { Timing } from '../node/config'
 import { DEFAULT_SNAPSHOT_COUNT, DEFAULT_TIMING } from '../node/config'
+import { TIMING_LIMITS } from '../../shared/defaults'
 import { processCommandLine, takePidLock } from '../node/pidlock'
 
 export interface NodeSpec {
@@ -109,22 +110,32 @@ export function clusterFileProblem(c: ClusterFile): string | undefined {
   }
   const t = c.timing as Partial<Timing> | undefined
   if (typeof t !== 'object' || t === null) return 'timing must be an object'
-  if (!wholeIn(t.tickMs, 1, 10_000))
-    return `timing.tickMs must be 1 to 10000, not ${JSON.stringify(t.tickMs)}`
-  if (!wholeIn(t.heartbeatTicks, 1, 1_000)) {
-    return `timing.heartbeatTicks must be 1 to 1000, not ${JSON.stringify(t.heartbeatTicks)}`
+  const { tickMs, heartbeatTicks, electionTicks, snapshotCount, slowMotion } = TIMING_LIMITS
+  if (!wholeIn(t.tickMs, tickMs.min, tickMs.max)) {
+    return `timing.tickMs must be ${tickMs.min} to ${tickMs.max}, not ${JSON.stringify(t.tickMs)}`
   }
-  if (!wholeIn(t.electionTicks, 2, 1_000) || (t.electionTicks ?? 0) <= (t.heartbeatTicks ?? 0)) {
-    return `timing.electionTicks must be 2 to 1000 and greater than timing.heartbeatTicks, not ${JSON.stringify(t.electionTicks)}`
+  if (!wholeIn(t.heartbeatTicks, heartbeatTicks.min, heartbeatTicks.max)) {
+    return `timing.heartbeatTicks must be ${heartbeatTicks.min} to ${heartbeatTicks.max}, not ${JSON.stringify(t.heartbeatTicks)}`
   }
-  if (!wholeIn(c.snapshotCount, 1, 10_000_000)) {
+  if (
+    !wholeIn(t.electionTicks, electionTicks.min, electionTicks.max) ||
+    (t.electionTicks ?? 0) <= (t.heartbeatTicks ?? 0)
+  ) {
+    return `timing.electionTicks must be ${electionTicks.min} to ${electionTicks.max} and greater than timing.heartbeatTicks, not ${JSON.stringify(t.electionTicks)}`
+  }
+  // From 1, as a node accepts any positive count; only the API asks for at least 10.
+  if (!wholeIn(c.snapshotCount, 1, snapshotCount.max)) {
     return `snapshotCount must be a whole number from 1, not ${JSON.stringify(c.snapshotCount)}`
   }
   if (
     c.slowMotion !== undefined &&
-    !(typeof c.slowMotion === 'number' && c.slowMotion >= 1 && c.slowMotion <= 100)
+    !(
+      typeof c.slowMotion === 'number' &&
+      c.slowMotion >= slowMotion.min &&
+      c.slowMotion <= slowMotion.max
+    )
   ) {
-    return `slowMotion must be 1 to 100 when present, not ${JSON.stringify(c.slowMotion)}`
+    return `slowMotion must be ${slowMotion.min} to ${slowMotion.max} when present, not ${JSON.stringify(c.slowMotion)}`
   }
   if (c.running !== undefined) {
     if (!Array.isArray(c.running)) return 'running must be a list of node ids when present'
@@ -252,18 +263,27 @@ function listening(port: number): Promise<Server | undefined> {
 }
 
 /**
+ * Why `base` cannot give n nodes their 2n ports (some would be past 65535), as the end of a
+ * sentence that starts with the base port; undefined when it can.
+ */
+export function basePortsBeyond(base: number, n: number): string | undefined {
+  const last = base + 2 * n - 1
+  if (Number.isInteger(base) && base >= 1 && last <= 65_535) return undefined
+  return (
+    `gives ${n} node(s) the ports ${base}..${last}, beyond 65535; ` +
+    `the highest base port for ${n} node(s) is ${65_536 - 2 * n}`
+  )
+}
+
+/**
  * The 2n ports from `base` that --base-port gives a new cluster of n nodes, checked before the
  * cluster is written: all of them must exist and be free now, or the cluster would be saved
  * with ports its nodes cannot listen on.
  */
 export async function basePorts(base: number, n: number): Promise<number[]> {
   const last = base + 2 * n - 1
-  if (!Number.isInteger(base) || base < 1 || last > 65_535) {
-    throw new Error(
-      `base port ${base} gives ${n} node(s) the ports ${base}..${last}, beyond 65535; ` +
-        `the highest base port for ${n} node(s) is ${65_536 - 2 * n}`,
-    )
-  }
+  const beyond = basePortsBeyond(base, n)
+  if (beyond !== undefined) throw new Error(`base port ${base} ${beyond}`)
   const ports = Array.from({ length: 2 * n }, (_, i) => base + i)
   const held: Server[] = []
   try {

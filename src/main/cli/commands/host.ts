@@ -2,11 +2,12 @@
 // with the GUI served to a browser). Both serve the API and write manager.json, so that other
 // `raftlab` commands reach them.
 
+import { TIMING_LIMITS } from '../../../shared/defaults'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClusterStatus, CreateClusterInput } from '../../../shared/api'
 import type { ClusterService } from '../../cluster/service'
-import { makeWorkspaceDir } from '../../cluster/workspace'
+import { basePortsBeyond, makeWorkspaceDir } from '../../cluster/workspace'
 import { hostWorkspace, type WorkspaceHost } from '../../server/host'
 import { UsageError } from '../args'
 import { print, printTable, warn } from '../output'
@@ -37,13 +38,9 @@ async function waitForLeader(
 /** --base-port and --tick-ms, checked before anything is written. */
 function newClusterFlags(ctx: Context, nodes: number): { basePort?: number; tickMs?: number } {
   const basePort = ctx.flags.int('base-port', 1, 65_535)
-  const tickMs = ctx.flags.int('tick-ms', 1, 10_000)
-  if (basePort !== undefined && basePort + 2 * nodes - 1 > 65_535) {
-    throw new UsageError(
-      `--base-port ${basePort} gives ${nodes} node(s) the ports ${basePort}..${basePort + 2 * nodes - 1}, ` +
-        `beyond 65535; the highest base port for ${nodes} node(s) is ${65_536 - 2 * nodes}`,
-    )
-  }
+  const tickMs = ctx.flags.int('tick-ms', TIMING_LIMITS.tickMs.min, TIMING_LIMITS.tickMs.max)
+  const beyond = basePort === undefined ? undefined : basePortsBeyond(basePort, nodes)
+  if (beyond !== undefined) throw new UsageError(`--base-port ${basePort} ${beyond}`)
   return {
     ...(basePort !== undefined ? { basePort } : {}),
     ...(tickMs !== undefined ? { tickMs } : {}),

@@ -1,5 +1,6 @@
 // Looking at the cluster: status, events, timing.
 
+import { TIMING_LIMITS as L } from '../../../shared/defaults'
 import {
   clusterEventKinds,
   eventMatches,
@@ -219,13 +220,19 @@ export const statusCommands: readonly Command[] = [
       const f = ctx.flags
       const t: TimingInput = {
         // The bounds of the API's timing schema, checked here so that a bad value is wrong usage.
-        ...(f.has('tick-ms') ? { tickMs: f.int('tick-ms', 1, 10_000) } : {}),
-        ...(f.has('election-ticks') ? { electionTicks: f.int('election-ticks', 2, 1_000) } : {}),
-        ...(f.has('heartbeat-ticks') ? { heartbeatTicks: f.int('heartbeat-ticks', 1, 1_000) } : {}),
-        ...(f.has('snapshot-count')
-          ? { snapshotCount: f.int('snapshot-count', 10, 10_000_000) }
+        ...(f.has('tick-ms') ? { tickMs: f.int('tick-ms', L.tickMs.min, L.tickMs.max) } : {}),
+        ...(f.has('election-ticks')
+          ? { electionTicks: f.int('election-ticks', L.electionTicks.min, L.electionTicks.max) }
           : {}),
-        ...(f.has('slow-motion') ? { slowMotion: f.number('slow-motion', 1, 100) } : {}),
+        ...(f.has('heartbeat-ticks')
+          ? { heartbeatTicks: f.int('heartbeat-ticks', L.heartbeatTicks.min, L.heartbeatTicks.max) }
+          : {}),
+        ...(f.has('snapshot-count')
+          ? { snapshotCount: f.int('snapshot-count', L.snapshotCount.min, L.snapshotCount.max) }
+          : {}),
+        ...(f.has('slow-motion')
+          ? { slowMotion: f.number('slow-motion', L.slowMotion.min, L.slowMotion.max) }
+          : {}),
       }
       if (
         t.electionTicks !== undefined &&
