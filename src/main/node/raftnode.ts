@@ -771,16 +771,19 @@ export class RaftNode implements EtcdBackend {
    * Fills gaps only; what the log says about a member stands.
    */
   learnMemberAddresses(members: readonly MemberAddress[]): void {
-    for (const m of members) {
-      const known = this.book.get(m.id)
-      this.book.set(m.id, {
-        id: m.id,
-        name: known?.name || m.name,
-        peer: known?.peer || m.peer,
-        client: known?.client || m.client,
-      })
-    }
+    for (const m of members) this.fillBook(m)
     this.refreshPeers()
+  }
+
+  /** Fills in what the book lacks about member `m.id` from `m`; what it knows stands. */
+  private fillBook(m: MemberAddress): void {
+    const known = this.book.get(m.id)
+    this.book.set(m.id, {
+      id: m.id,
+      name: known?.name || m.name,
+      peer: known?.peer || m.peer,
+      client: known?.client || m.client,
+    })
   }
 
   /**
@@ -788,9 +791,7 @@ export class RaftNode implements EtcdBackend {
    * member added by peer URL alone), as etcd's members publish theirs when they start.
    */
   private peerIntroduced(id: number, name: string, client: string): void {
-    const known = this.book.get(id)
-    if (!known || (known.name && known.client)) return
-    this.book.set(id, { ...known, name: known.name || name, client: known.client || client })
+    if (this.book.has(id)) this.fillBook({ id, name, peer: '', client })
   }
 
   setSnapshotCount(n: number): void {
@@ -1186,7 +1187,7 @@ export class RaftNode implements EtcdBackend {
       raftIndex: st.commit,
       raftTerm: st.term,
       raftAppliedIndex: this.store.appliedIndex,
-      isLearner: st.confState.learners.includes(this.cfg.id),
+      isLearner: this.isLearner(),
       errors: [],
     }
   }
@@ -1244,14 +1245,13 @@ export class RaftNode implements EtcdBackend {
   async handOver(maxMs: number): Promise<number | undefined> {
     if (this.stopped || !this.isLeader()) return undefined
     const r = this.raw.raft
-    // Those that answered lately first (the flags are cleared every election timeout, so
-    // right after that none may have yet), then the most of the log.
-    const active = (id: number): number => (r.prs.get(id)?.recentActive ? 1 : 0)
+    // Those that are up (see active) first, then the most of the log.
+    const up = (id: number): number => (this.active(id) ? 1 : 0)
     const match = (id: number): number => r.prs.get(id)?.match ?? 0
     const [target] = r
       .confState()
       .voters.filter((id) => id !== this.cfg.id)
-      .sort((a, b) => active(b) - active(a) || match(b) - match(a))
+      .sort((a, b) => up(b) - up(a) || match(b) - match(a))
     if (target === undefined) return undefined
     this.log('info', 'handing leadership over before stopping', { to: target })
     let timer: NodeJS.Timeout | undefined
